@@ -1,0 +1,1 @@
+//! Backup codes and out-of-band codes: generation, hashing, parsing. (being written)

@@ -1,0 +1,1 @@
+//! The store conformance suite, run on every backend. (being written)

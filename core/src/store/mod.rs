@@ -1,0 +1,333 @@
+//! The `Store` trait: every piece of state twofold keeps, as atomic operations.
+//!
+//! Single-use and counter semantics live *in the store operations* (one SQL statement or one
+//! transaction each), so they hold under concurrency and across daemon nodes:
+//! `advance_totp_step`, `consume_backup_code`, `consume_oob_code`, `session_invalid_attempt`,
+//! `record_failure` never lose or duplicate a success or an increment.
+//!
+//! Backends: [`sqlite::SqliteStore`] (embedded default) and, with the `postgres` feature,
+//! `postgres::PgStore`. Both pass the same conformance suite ([`conformance`]).
+
+use crate::clock::UnixTime;
+use crate::error::Result;
+use crate::proto::Method;
+use crate::settings::Settings;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+pub mod sqlite;
+
+/// Enrollment state of a user's authenticator app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnrollmentStatus {
+    /// No secret.
+    NotEnrolled,
+    /// A secret was issued but never confirmed with a code.
+    Pending,
+    /// Confirmed.
+    Enrolled,
+}
+
+impl EnrollmentStatus {
+    /// Stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrollmentStatus::NotEnrolled => "not_enrolled",
+            EnrollmentStatus::Pending => "pending",
+            EnrollmentStatus::Enrolled => "enrolled",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<EnrollmentStatus> {
+        match s {
+            "not_enrolled" => Some(EnrollmentStatus::NotEnrolled),
+            "pending" => Some(EnrollmentStatus::Pending),
+            "enrolled" => Some(EnrollmentStatus::Enrolled),
+            _ => None,
+        }
+    }
+}
+
+/// A user as the store keeps it. Created on first sight (PAM or web sign-in, or admin).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The login name (PAM_USER / web username).
+    pub name: String,
+    /// Authenticator enrollment state.
+    pub status: EnrollmentStatus,
+    /// Encrypted TOTP secret (key id prefix + XChaCha20-Poly1305), when pending or enrolled.
+    pub totp_secret: Option<Vec<u8>>,
+    /// Highest TOTP step ever accepted: that step and every earlier one are refused.
+    pub totp_last_step: Option<i64>,
+    /// The user's own default method, if they chose one.
+    pub default_method: Option<Method>,
+    /// Phone number in E.164.
+    pub phone: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Consecutive failed second-factor attempts across sessions.
+    pub consecutive_failures: u32,
+    /// argon2id PHC string for local web users.
+    pub password_hash: Option<String>,
+    /// When first seen.
+    pub created_at: UnixTime,
+    /// When enrollment was confirmed.
+    pub enrolled_at: Option<UnixTime>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("name", &self.name)
+            .field("status", &self.status)
+            .field(
+                "totp_secret",
+                &self.totp_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("totp_last_step", &self.totp_last_step)
+            .field("default_method", &self.default_method)
+            .field("consecutive_failures", &self.consecutive_failures)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A verification session: one sign-in's second-factor exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationSession {
+    /// Random id (hex).
+    pub id: String,
+    /// Whose sign-in.
+    pub user: String,
+    /// Service (`sshd`, `sudo`, `oidc:CLIENT`).
+    pub service: String,
+    /// Remote address, if known.
+    pub rhost: Option<String>,
+    /// The method currently asked for.
+    pub method: Method,
+    /// Invalid attempts so far.
+    pub invalid_attempts: u32,
+    /// Resends so far.
+    pub resends: u32,
+    /// When opened.
+    pub created_at: UnixTime,
+    /// When the session stops being usable.
+    pub expires_at: UnixTime,
+    /// How it ended, once it has.
+    pub ended: Option<SessionEnd>,
+}
+
+/// How a verification session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// A code was accepted or enrollment completed.
+    Success,
+    /// Too many invalid attempts (the guide's lockout).
+    Locked,
+    /// Abandoned or replaced.
+    Abandoned,
+}
+
+impl SessionEnd {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionEnd::Success => "success",
+            SessionEnd::Locked => "locked",
+            SessionEnd::Abandoned => "abandoned",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<SessionEnd> {
+        match s {
+            "success" => Some(SessionEnd::Success),
+            "locked" => Some(SessionEnd::Locked),
+            "abandoned" => Some(SessionEnd::Abandoned),
+            _ => None,
+        }
+    }
+}
+
+/// Result of counting one invalid attempt in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptCount {
+    /// Invalid attempts after this one.
+    pub attempts: u32,
+    /// `true` when this attempt reached the limit and ended the session.
+    pub locked: bool,
+}
+
+/// Result of presenting an out-of-band code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OobOutcome {
+    /// The code matched, was unexpired, and is now consumed.
+    Accepted,
+    /// The code matched but had expired.
+    Expired,
+    /// No live code of this session matches.
+    NoMatch,
+}
+
+/// One sign-in as remembered for history and device recognition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// Whose.
+    pub user: String,
+    /// Service.
+    pub service: String,
+    /// Remote address.
+    pub rhost: Option<String>,
+    /// `allow`, `challenge`, `enroll`, `deny`, `success`, `failure`, `locked`.
+    pub outcome: String,
+    /// The reason chain, in words.
+    pub reason: String,
+    /// When.
+    pub at: UnixTime,
+}
+
+/// An audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When.
+    pub at: UnixTime,
+    /// Who acted: a user, `admin:root`, `daemon`.
+    pub actor: String,
+    /// Event type, dotted: `auth.success`, `auth.failure`, `settings.change`, `user.reset`, ...
+    pub event: String,
+    /// The user concerned, if any.
+    pub user: Option<String>,
+    /// `ok`, `refused`, `error`.
+    pub outcome: String,
+    /// Reason chain or details (never a code or secret).
+    pub detail: String,
+}
+
+/// Filter for audit queries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this user.
+    pub user: Option<String>,
+    /// Only events whose type starts with this prefix.
+    pub event_prefix: Option<String>,
+    /// Not before.
+    pub since: Option<UnixTime>,
+    /// Not after.
+    pub until: Option<UnixTime>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// Stored settings with their version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionedSettings {
+    /// The document.
+    pub settings: Settings,
+    /// Monotonic version; 0 when never saved (defaults).
+    pub version: i64,
+}
+
+/// Every piece of state twofold keeps. Implementations must make each method atomic.
+pub trait Store: Send + Sync {
+    /// Human description of the backend and its durability (`sqlite /var/lib/twofold/twofold.db (WAL, synchronous=FULL)`).
+    fn describe(&self) -> String;
+
+    // --- settings ---
+    /// The current settings (defaults with version 0 when never saved).
+    fn load_settings(&self) -> Result<VersionedSettings>;
+    /// Saves settings if the stored version still equals `expected_version`; returns the new version.
+    /// A mismatch is [`crate::Error::Conflict`].
+    fn save_settings(&self, settings: &Settings, expected_version: i64) -> Result<i64>;
+
+    // --- users ---
+    /// The user, if known.
+    fn get_user(&self, name: &str) -> Result<Option<UserRecord>>;
+    /// The user, created as not enrolled if unknown.
+    fn ensure_user(&self, name: &str, now: UnixTime) -> Result<UserRecord>;
+    /// Every user, ordered by name, optionally only those with `status`.
+    fn list_users(&self, status: Option<EnrollmentStatus>) -> Result<Vec<UserRecord>>;
+    /// Stores a freshly issued encrypted secret and makes the user pending (replaces any earlier
+    /// pending secret; refused with `Conflict` if the user is already enrolled).
+    fn set_pending_secret(&self, name: &str, ciphertext: &[u8], now: UnixTime) -> Result<()>;
+    /// Pending → enrolled, recording `step` as the high-water mark. `false` if not pending.
+    fn confirm_enrollment(&self, name: &str, step: i64, now: UnixTime) -> Result<bool>;
+    /// Raises the TOTP high-water mark to `step` if it is higher than the stored one and the user
+    /// is enrolled. `true` means this caller won the step; `false` means replay (or a lost race).
+    fn advance_totp_step(&self, name: &str, step: i64) -> Result<bool>;
+    /// Deletes the secret and backup codes, returning the user to not enrolled. `false` if unknown.
+    fn reset_enrollment(&self, name: &str) -> Result<bool>;
+    /// Resets every pending user; returns their names.
+    fn reset_pending(&self) -> Result<Vec<String>>;
+    /// Sets phone (E.164), email and default method; `None` leaves a field as it is.
+    fn set_contact(
+        &self,
+        name: &str,
+        phone: Option<&str>,
+        email: Option<&str>,
+        default_method: Option<Method>,
+    ) -> Result<()>;
+    /// Clears phone or email (`field` is `phone` or `email`).
+    fn clear_contact(&self, name: &str, field: &str) -> Result<()>;
+    /// Sets the argon2id hash for a local web user.
+    fn set_password_hash(&self, name: &str, phc: &str) -> Result<()>;
+
+    // --- backup codes ---
+    /// Replaces every backup code of the user with these hashes.
+    fn replace_backup_codes(&self, name: &str, hashes: &[[u8; 32]], now: UnixTime) -> Result<()>;
+    /// Consumes the code with this hash if unused. `true` for exactly one caller.
+    fn consume_backup_code(&self, name: &str, hash: &[u8; 32], now: UnixTime) -> Result<bool>;
+    /// Unused backup codes left.
+    fn backup_codes_left(&self, name: &str) -> Result<u32>;
+
+    // --- failure counters ---
+    /// Adds one consecutive failure; returns the new count (no lost increments).
+    fn record_failure(&self, name: &str) -> Result<u32>;
+    /// Clears the consecutive-failure count (success or admin).
+    fn clear_failures(&self, name: &str) -> Result<()>;
+
+    // --- verification sessions ---
+    /// Stores a new session.
+    fn create_session(&self, s: &VerificationSession) -> Result<()>;
+    /// The session, if it exists.
+    fn get_session(&self, id: &str) -> Result<Option<VerificationSession>>;
+    /// Counts one invalid attempt; ends the session as locked when `max` is reached.
+    fn session_invalid_attempt(&self, id: &str, max: Option<u32>) -> Result<AttemptCount>;
+    /// Counts one resend if under `limit`; returns the new count, or `None` when the limit is reached.
+    fn session_resend(&self, id: &str, limit: Option<u32>) -> Result<Option<u32>>;
+    /// Sets the method asked for.
+    fn session_set_method(&self, id: &str, method: Method) -> Result<()>;
+    /// Ends the session if it is still open; `true` if this call ended it.
+    fn end_session(&self, id: &str, how: SessionEnd) -> Result<bool>;
+
+    // --- out-of-band codes ---
+    /// Stores a code hash for the session, replacing any earlier code of that session.
+    fn put_oob_code(&self, session: &str, hash: &[u8; 32], expires_at: UnixTime) -> Result<()>;
+    /// Consumes the session's code if it matches and is unexpired.
+    fn consume_oob_code(&self, session: &str, hash: &[u8; 32], now: UnixTime)
+    -> Result<OobOutcome>;
+
+    // --- devices and history ---
+    /// Remembers a device token hash for the user until `expires_at`.
+    fn add_device(&self, name: &str, token_hash: &[u8; 32], expires_at: UnixTime) -> Result<()>;
+    /// Whether an unexpired device token with this hash belongs to the user.
+    fn device_known(&self, name: &str, token_hash: &[u8; 32], now: UnixTime) -> Result<bool>;
+    /// Forgets every remembered device of the user.
+    fn forget_devices(&self, name: &str) -> Result<()>;
+    /// Records a sign-in.
+    fn record_signin(&self, s: &SignIn) -> Result<()>;
+    /// Last successful second-factor sign-in from `rhost` after `since`, among the user's
+    /// `depth` most recent distinct successful addresses.
+    fn rhost_seen(
+        &self,
+        name: &str,
+        rhost: &str,
+        since: UnixTime,
+        depth: u32,
+    ) -> Result<Option<UnixTime>>;
+    /// The user's most recent sign-ins, newest first.
+    fn recent_signins(&self, name: &str, limit: u32) -> Result<Vec<SignIn>>;
+
+    // --- audit ---
+    /// Appends an event.
+    fn audit(&self, e: &AuditEvent) -> Result<()>;
+    /// Queries events, newest first.
+    fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>>;
+}

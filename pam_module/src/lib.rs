@@ -1,0 +1,1 @@
+//! pam_twofold.so (being written).
