@@ -1,0 +1,113 @@
+//! Starting and stopping the daemon: state directory, store, keys, sockets, listeners, tasks.
+
+use crate::config::Config;
+use crate::{Daemon, admin, delivery, http, pam_socket, unix};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use twofold_core::clock::{OsRng, SystemClock};
+use twofold_core::crypto::Keyring;
+use twofold_core::engine::Engine;
+use twofold_core::store::Store;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The state directory could not be created or secured.
+    #[error("state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store or the key could not be opened.
+    #[error(transparent)]
+    Core(#[from] twofold_core::Error),
+    /// A socket or listener could not be bound.
+    #[error("cannot listen on {what}: {source}")]
+    Bind {
+        /// Which socket.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the configured store.
+pub fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, DaemonError> {
+    let path = cfg.sqlite_path();
+    let store = twofold_core::store::sqlite::SqliteStore::open(&path)?;
+    Ok(Arc::new(store))
+}
+
+/// Builds the shared state: store, keys, engine.
+pub fn build(cfg: Config, demo: bool) -> Result<Arc<Daemon>, DaemonError> {
+    let dir = cfg.state_dir.clone();
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)))
+        .map_err(|source| DaemonError::StateDir {
+            path: dir.clone(),
+            source,
+        })?;
+    let store = open_store(&cfg)?;
+    let keys = Keyring::load_or_create(&cfg.key_path(), &OsRng)?;
+    let engine = Engine {
+        store: store.clone(),
+        clock: Arc::new(SystemClock),
+        rng: Arc::new(OsRng),
+        keys: Arc::new(keys),
+        sender: delivery::sender(store),
+    };
+    Ok(Arc::new(Daemon {
+        config: Arc::new(cfg),
+        engine,
+        demo,
+    }))
+}
+
+/// Runs the daemon until `shutdown` is cancelled. Prints where to look once listening.
+pub async fn run(cfg: Config, demo: bool, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    let daemon = build(cfg, demo)?;
+    let cfg = daemon.config.clone();
+    let pam = unix::bind_socket(&cfg.pam.socket).map_err(|source| DaemonError::Bind {
+        what: format!("PAM socket {}", cfg.pam.socket.display()),
+        source,
+    })?;
+    let adm = unix::bind_socket(&cfg.admin.socket).map_err(|source| DaemonError::Bind {
+        what: format!("admin socket {}", cfg.admin.socket.display()),
+        source,
+    })?;
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(pam_socket::serve(pam, daemon.clone(), shutdown.clone()));
+    tasks.spawn(admin::serve(adm, daemon.clone(), shutdown.clone()));
+    tasks.spawn(delivery::run_worker(daemon.clone(), shutdown.clone()));
+    if !cfg.http.listen.is_empty() {
+        let l = tokio::net::TcpListener::bind(&cfg.http.listen)
+            .await
+            .map_err(|source| DaemonError::Bind {
+                what: format!("http {}", cfg.http.listen),
+                source,
+            })?;
+        let addr = l.local_addr().map_err(|source| DaemonError::Bind {
+            what: "http".into(),
+            source,
+        })?;
+        tracing::info!(%addr, "http listening");
+        eprintln!("twofoldd: http listening on http://{addr}");
+        tasks.spawn(http::serve(l, daemon.clone(), shutdown.clone()));
+    }
+    tracing::info!(store = %daemon.engine.store.describe(), pam = %cfg.pam.socket.display(), admin = %cfg.admin.socket.display(), "twofoldd ready");
+    eprintln!("twofoldd: store {}", daemon.engine.store.describe());
+    eprintln!("twofoldd: PAM socket {}", cfg.pam.socket.display());
+    eprintln!("twofoldd: admin socket {}", cfg.admin.socket.display());
+    eprintln!("twofoldd: ready");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    shutdown.cancelled().await;
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    while tasks.join_next().await.is_some() {}
+    let _ = std::fs::remove_file(&cfg.pam.socket);
+    let _ = std::fs::remove_file(&cfg.admin.socket);
+    Ok(())
+}
