@@ -251,6 +251,47 @@ pub fn decide(s: &Settings, u: &UserFacts, a: &AttemptFacts) -> Decision {
     done(Verdict::Challenge { methods }, reasons)
 }
 
+/// Every allowed method the user can use now, the effective default first (`twofoldctl users show`).
+pub fn usable_methods(s: &Settings, u: &UserFacts) -> Vec<Method> {
+    let default = effective_default(s, u);
+    let mut v: Vec<Method> = Method::ALL
+        .iter()
+        .copied()
+        .filter(|m| usable(*m, s, u).is_ok())
+        .collect();
+    v.sort_by_key(|m| *m != default);
+    v
+}
+
+/// The methods a verification session that currently asks for `current` may be answered with
+/// or switched to, `current` first, by the same rules as [`decide`]: with fallback on, every
+/// other usable allowed method; with fallback off, only backup codes as the authenticator app's
+/// own recovery codes. `current` itself is listed only while it is allowed.
+pub fn session_methods(s: &Settings, u: &UserFacts, current: Method) -> Vec<Method> {
+    let mut v = Vec::new();
+    if s.methods.allows(current) {
+        v.push(current);
+    }
+    if s.allow_fallback_methods {
+        for m in s.allowed_methods() {
+            if m != current && usable(m, s, u).is_ok() {
+                v.push(m);
+            }
+        }
+    } else if current == Method::AuthenticatorApp
+        && usable(Method::AuthenticatorApp, s, u).is_ok()
+        && usable(Method::BackupCode, s, u).is_ok()
+    {
+        v.push(Method::BackupCode);
+    }
+    v
+}
+
+/// Why `m` cannot be used by this user now, or `None` when it can.
+pub fn unusable_reason(m: Method, s: &Settings, u: &UserFacts) -> Option<String> {
+    usable(m, s, u).err()
+}
+
 /// The user's own default when it is allowed, else the settings' default.
 pub fn effective_default(s: &Settings, u: &UserFacts) -> Method {
     match u.default_method {

@@ -5,12 +5,22 @@
 //! trail and sign-in history. The daemon serves the PAM socket and the web pages with it, so
 //! SSH and the web share one policy, one enrollment and one set of counters.
 
+mod admin;
+mod contact;
+mod enroll;
+mod signin;
+#[cfg(test)]
+mod tests;
+
+pub use contact::{mask_email, mask_phone, parse_email, parse_phone};
+
 use crate::clock::{Clock, Rng, UnixTime};
 use crate::crypto::Keyring;
-use crate::decision::Decision;
-use crate::error::Result;
-use crate::proto::{Code, Method, PamReply};
-use crate::store::Store;
+use crate::decision::{self, UserFacts};
+use crate::error::{Error, Result};
+use crate::proto::{Challenge, Method};
+use crate::settings::Settings;
+use crate::store::{AuditEvent, SessionEnd, SignIn, Store, UserRecord, VerificationSession};
 use std::sync::Arc;
 
 /// Hands an SMS or email code to delivery. The daemon implements it by writing an outbox row
@@ -107,48 +117,179 @@ pub struct Overview {
     pub locked: u32,
 }
 
+/// Said when a session ends after `max_invalid_attempts`.
+pub const SESSION_LOCKED: &str =
+    "Too many invalid codes: this verification session has ended. Start a new sign-in.";
+/// Said when the per-user consecutive-failure cap is reached.
+pub const USER_LOCKED: &str =
+    "Too many failed codes for this account: it is locked. Contact an administrator to unlock it.";
+/// Shortest lifetime of a verification session, in seconds.
+pub const MIN_SESSION_SECS: i64 = 600;
+/// Longest user name accepted.
+pub const MAX_USER_NAME: usize = 256;
+
 impl Engine {
-    // The method set below is the engine's API; see ARCHITECTURE.md.
-    //
-    // Sign-in (PAM socket and web):
-    //   begin(&SignInAttempt) -> Result<PamReply>
-    //   verify(session, Method, &Code) -> Result<PamReply>
-    //   switch(session, Method) -> Result<PamReply>          (fallback pick, or resend when same method)
-    //   enroll_start(session) -> Result<PamReply>            (EnrollSecret)
-    //   enroll_confirm(session, &Code) -> Result<PamReply>   (Enrolled with backup codes, or Rejected)
-    //   enroll_skip(session) -> Result<PamReply>
-    //   remember_device(user) -> Result<String>              (raw token for the web cookie)
-    // Admin:
-    //   decide_for(&SignInAttempt) -> Result<Decision>       (`why`, no side effects)
-    //   user_view(user) -> Result<UserView>; overview() -> Result<Overview>
-    //   reset_enrollment(admin, user) -> Result<bool>; reset_pending(admin) -> Result<Vec<String>>
-    //   unlock(admin, user) -> Result<()>; regenerate_backup_codes(actor, user) -> Result<Vec<String>>
-    //   update_settings(admin, Settings, expected_version) -> Result<i64>
-    //   set_phone(actor, user, raw) -> Result<String> (E.164); set_email(actor, user, raw)
-    //   set_default_method(actor, user, Method)
-
-    /// Decides a sign-in without side effects (for `twofoldctl why`).
-    pub fn decide_for(&self, a: &SignInAttempt) -> Result<Decision> {
-        let _ = a;
-        Err(crate::Error::Unavailable(
-            "engine not implemented yet".into(),
-        ))
+    /// An engine over these parts.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        keys: Arc<Keyring>,
+        sender: Arc<dyn CodeSender>,
+    ) -> Engine {
+        Engine {
+            store,
+            clock,
+            rng,
+            keys,
+            sender,
+        }
     }
 
-    /// Starts a sign-in: decides, records history and audit, opens a verification session when a
-    /// code or enrollment is needed, and queues an SMS/email code when that is the method asked.
-    pub fn begin(&self, a: &SignInAttempt) -> Result<PamReply> {
-        let _ = a;
-        Err(crate::Error::Unavailable(
-            "engine not implemented yet".into(),
-        ))
+    fn now(&self) -> UnixTime {
+        self.clock.now()
     }
 
-    /// Checks a code for an open session.
-    pub fn verify(&self, session: &str, method: Method, code: &Code) -> Result<PamReply> {
-        let _ = (session, method, code);
-        Err(crate::Error::Unavailable(
-            "engine not implemented yet".into(),
-        ))
+    fn settings(&self) -> Result<Settings> {
+        Ok(self.store.load_settings()?.settings)
     }
+
+    fn facts(&self, u: &UserRecord) -> Result<UserFacts> {
+        Ok(UserFacts {
+            status: u.status,
+            default_method: u.default_method,
+            has_phone: u.phone.is_some(),
+            has_email: u.email.is_some(),
+            backup_codes_left: self.store.backup_codes_left(&u.name)?,
+            consecutive_failures: u.consecutive_failures,
+        })
+    }
+
+    fn audit(
+        &self,
+        actor: &str,
+        event: &str,
+        user: Option<&str>,
+        outcome: &str,
+        detail: impl Into<String>,
+    ) -> Result<()> {
+        self.store.audit(&AuditEvent {
+            at: self.now(),
+            actor: actor.to_string(),
+            event: event.to_string(),
+            user: user.map(str::to_string),
+            outcome: outcome.to_string(),
+            detail: detail.into(),
+        })
+    }
+
+    fn record(
+        &self,
+        s: &VerificationSession,
+        outcome: &str,
+        reason: impl Into<String>,
+    ) -> Result<()> {
+        self.store.record_signin(&SignIn {
+            user: s.user.clone(),
+            service: s.service.clone(),
+            rhost: s.rhost.clone(),
+            outcome: outcome.to_string(),
+            reason: reason.into(),
+            at: self.now(),
+        })
+    }
+
+    /// The user of an existing session (it must exist: sessions are opened for known users).
+    fn session_user(&self, s: &VerificationSession) -> Result<UserRecord> {
+        self.store
+            .get_user(&s.user)?
+            .ok_or_else(|| Error::NotFound(format!("user {} no longer exists", s.user)))
+    }
+
+    /// An open, unexpired session, or the reply that ends the exchange.
+    fn open_session(
+        &self,
+        id: &str,
+    ) -> Result<std::result::Result<VerificationSession, crate::proto::PamReply>> {
+        use crate::proto::PamReply;
+        let Some(s) = self.store.get_session(id)? else {
+            return Err(Error::Invalid(
+                "unknown verification session; start a new sign-in".into(),
+            ));
+        };
+        match s.ended {
+            Some(SessionEnd::Locked) => {
+                return Ok(Err(PamReply::Locked {
+                    message: SESSION_LOCKED.into(),
+                }));
+            }
+            Some(_) => {
+                return Err(Error::Invalid(
+                    "this verification session has already ended; start a new sign-in".into(),
+                ));
+            }
+            None => {}
+        }
+        if self.now() >= s.expires_at {
+            self.store.end_session(&s.id, SessionEnd::Abandoned)?;
+            return Ok(Err(PamReply::Locked {
+                message: "This verification session has expired. Start a new sign-in.".into(),
+            }));
+        }
+        Ok(Ok(s))
+    }
+
+    /// The challenge to show for a session, with what is left of its limits.
+    fn challenge(
+        &self,
+        s: &VerificationSession,
+        settings: &Settings,
+        facts: &UserFacts,
+        info: Option<String>,
+    ) -> Challenge {
+        // An enrollment session offers nothing else until enrollment is done or skipped.
+        let enrolling = s.method == Method::AuthenticatorApp
+            && facts.status != crate::store::EnrollmentStatus::Enrolled;
+        let methods = if enrolling {
+            Vec::new()
+        } else {
+            decision::session_methods(settings, facts, s.method)
+        };
+        Challenge {
+            session: s.id.clone(),
+            method: s.method,
+            alternatives: methods.into_iter().filter(|m| *m != s.method).collect(),
+            info,
+            attempts_left: settings
+                .max_invalid_attempts
+                .get()
+                .map(|m| m.saturating_sub(s.invalid_attempts)),
+            resends_left: if s.method.is_out_of_band() {
+                settings
+                    .resend_limit
+                    .get()
+                    .map(|l| l.saturating_sub(s.resends))
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// Checks a user name from PAM, the web or the CLI: 1 to 256 bytes, no whitespace or control
+/// characters, none of `: , / \\`, and not starting with `-`, `+` or `~`.
+pub fn check_user_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name.len() > MAX_USER_NAME
+        || name.starts_with(['-', '+', '~'])
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ':' | ',' | '/' | '\\'));
+    if bad {
+        let shown: String = name.chars().take(40).flat_map(char::escape_debug).collect();
+        return Err(Error::Invalid(format!(
+            "user name \"{shown}\" is not valid (1 to {MAX_USER_NAME} characters, no spaces, control characters, ':', ',', '/' or '\\', not starting with '-', '+' or '~')"
+        )));
+    }
+    Ok(())
 }
