@@ -1,0 +1,376 @@
+//! The command-line definition (clap derive). Completions and the man page are generated from it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Administer twofold: settings, users, resets, integrations, audit, `why` and `doctor`.
+///
+/// Talks to the local twofoldd over its admin socket (root only). Every change is recorded in
+/// the audit trail with the administrator's name. Exit status: 0 ok, 1 a problem was found or
+/// the daemon refused, 2 bad usage.
+#[derive(Parser, Debug)]
+#[command(
+    name = "twofoldctl",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The daemon's admin socket.
+    #[arg(
+        long,
+        global = true,
+        env = "TWOFOLD_ADMIN_SOCKET",
+        default_value = twofold_core::proto::DEFAULT_ADMIN_SOCKET,
+        value_name = "PATH"
+    )]
+    pub socket: PathBuf,
+    /// Print one JSON document instead of tables (stable keys, for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The nouns.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show, change, export and import the settings.
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+    /// Users: list, overview, show, resets, unlock, backup codes, phone and email.
+    #[command(subcommand)]
+    Users(UsersCmd),
+    /// SMS provider integrations: add, show, list, select, check, test.
+    #[command(subcommand)]
+    Integrations(IntegrationsCmd),
+    /// Email sender: send a test email.
+    #[command(subcommand)]
+    Email(EmailCmd),
+    /// Delivery of SMS and email codes: the delivery log.
+    #[command(subcommand)]
+    Delivery(DeliveryCmd),
+    /// Query the audit trail.
+    Audit(AuditArgs),
+    /// Explain a user's last decisions, or a hypothetical sign-in, reason by reason.
+    Why(WhyArgs),
+    /// Check the whole setup against the support guide's symptoms; name each cause and its fix.
+    Doctor(DoctorArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (twofoldctl.1 and one per subcommand) into DIR.
+    #[command(name = "gen-man")]
+    GenMan {
+        /// Output directory (created if missing).
+        dir: PathBuf,
+    },
+}
+
+/// `settings ...`
+#[derive(Subcommand, Debug)]
+pub enum SettingsCmd {
+    /// Show every setting, marking those at their default.
+    Show,
+    /// Change settings: `set KEY VALUE [KEY VALUE]...` or `set KEY=VALUE...`, validated as a whole.
+    ///
+    /// Keys are dotted (`methods.sms`, `device_recognition.remember_days`, `roles.wheel.exempt`);
+    /// values are TOML (`true`, `5`, `"no_limit"`); bare words are taken as text.
+    Set {
+        /// KEY VALUE pairs, or KEY=VALUE words.
+        #[arg(required = true, num_args = 1.., value_name = "KEY VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Print the settings as TOML.
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Replace the settings with a TOML file (validated as a whole; missing keys take defaults).
+    Import {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+/// Enrollment status filter for `users list`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[value(rename_all = "snake_case")]
+pub enum StatusFilter {
+    /// Known but not enrolled.
+    NotEnrolled,
+    /// A secret was issued but never confirmed.
+    Pending,
+    /// Enrolled.
+    Enrolled,
+    /// Locked by consecutive failed codes.
+    Locked,
+}
+
+impl StatusFilter {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::NotEnrolled => "not_enrolled",
+            StatusFilter::Pending => "pending",
+            StatusFilter::Enrolled => "enrolled",
+            StatusFilter::Locked => "locked",
+        }
+    }
+}
+
+/// `users ...`
+#[derive(Subcommand, Debug)]
+pub enum UsersCmd {
+    /// List users with their enrollment status and methods.
+    List {
+        /// Only users in this state.
+        #[arg(long, value_enum)]
+        status: Option<StatusFilter>,
+    },
+    /// Counts per state: not enrolled, pending, enrolled, locked (the Overview tab).
+    Overview,
+    /// One user: status, methods, default method, phone and email (masked), backup codes left,
+    /// last sign-ins.
+    Show {
+        /// Login name.
+        user: String,
+    },
+    /// Reset a user's enrollment: deletes the secret and backup codes; they enroll again at the
+    /// next sign-in.
+    Reset {
+        /// Login name.
+        user: String,
+    },
+    /// Reset every user in the pending state at once (needs --yes).
+    #[command(name = "reset-pending")]
+    ResetPending {
+        /// Confirm: reset them all.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Clear a user's lock after too many consecutive failed codes.
+    Unlock {
+        /// Login name.
+        user: String,
+    },
+    /// Regenerate a user's backup codes (shown once; the old ones stop working).
+    #[command(name = "backup-codes")]
+    BackupCodes {
+        /// Login name.
+        user: String,
+    },
+    /// Email every pending user a reminder with the manual-entry instructions.
+    #[command(name = "remind-pending")]
+    RemindPending,
+    /// Set a user's phone number (international format with country code, e.g. +14155550123).
+    #[command(name = "set-phone")]
+    SetPhone {
+        /// Login name.
+        user: String,
+        /// The number.
+        number: String,
+    },
+    /// Set a user's email address.
+    #[command(name = "set-email")]
+    SetEmail {
+        /// Login name.
+        user: String,
+        /// The address.
+        address: String,
+    },
+    /// Set a user's own default method (authenticator_app, sms, email).
+    #[command(name = "set-default-method")]
+    SetDefaultMethod {
+        /// Login name.
+        user: String,
+        /// The method.
+        method: String,
+    },
+}
+
+/// `integrations ...`
+#[derive(Subcommand, Debug)]
+pub enum IntegrationsCmd {
+    /// Add (or replace) an SMS provider integration.
+    Add(IntegrationAddArgs),
+    /// Show one integration (credentials redacted) with its health.
+    Show {
+        /// Integration name.
+        name: String,
+    },
+    /// List integrations.
+    List,
+    /// Select this integration as the SMS provider.
+    #[command(name = "use-for-sms")]
+    UseForSms {
+        /// Integration name.
+        name: String,
+    },
+    /// Check an integration's credentials against the provider.
+    Check {
+        /// Integration name (default: the selected SMS provider).
+        name: Option<String>,
+    },
+    /// Send a test SMS through the selected (or named) integration.
+    #[command(name = "test-sms")]
+    TestSms {
+        /// Destination, international format.
+        number: String,
+        /// Integration to use instead of the selected SMS provider.
+        #[arg(long)]
+        integration: Option<String>,
+    },
+}
+
+/// Kinds of SMS integration.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[value(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    /// A Twilio-compatible HTTP API.
+    Twilio,
+    /// A generic JSON webhook.
+    Webhook,
+}
+
+/// `integrations add`
+#[derive(Args, Debug)]
+pub struct IntegrationAddArgs {
+    /// Integration name.
+    pub name: String,
+    /// Provider API kind.
+    #[arg(long, value_enum)]
+    pub kind: IntegrationKind,
+    /// The provider's base URL (Twilio) or the webhook URL.
+    #[arg(long)]
+    pub url: String,
+    /// Account id (Twilio account SID).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// File holding the auth token or webhook bearer token (kept out of the shell history).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Sender number or id.
+    #[arg(long)]
+    pub from: Option<String>,
+}
+
+/// `email ...`
+#[derive(Subcommand, Debug)]
+pub enum EmailCmd {
+    /// Send a test email through the configured sender.
+    Test {
+        /// Destination address.
+        address: String,
+    },
+}
+
+/// `delivery ...`
+#[derive(Subcommand, Debug)]
+pub enum DeliveryCmd {
+    /// The delivery log: every send attempt with its outcome.
+    Log {
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this channel.
+        #[arg(long, value_parser = ["sms", "email"])]
+        channel: Option<String>,
+        /// Not before (2026-11-20, 2026-11-20T10:00:00Z, unix seconds, or 30m / 12h / 7d ago).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// `audit`
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Only events about this user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Not before (2026-11-20, 2026-11-20T10:00:00Z, unix seconds, or 30m / 12h / 7d ago).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Not after (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only events whose type starts with this (`auth.`, `settings.change`, `user.reset`).
+    #[arg(long = "type", value_name = "PREFIX")]
+    pub event_type: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+}
+
+/// `why`
+#[derive(Args, Debug)]
+pub struct WhyArgs {
+    /// Login name.
+    pub user: String,
+    /// Decide a hypothetical sign-in through this service (sshd, login, sudo, oidc:CLIENT).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Decide a hypothetical sign-in from this remote address.
+    #[arg(long)]
+    pub rhost: Option<String>,
+    /// Roles (groups) of the hypothetical sign-in; repeat for several.
+    #[arg(long = "role", value_name = "GROUP")]
+    pub roles: Vec<String>,
+    /// How many recent decisions to explain.
+    #[arg(long, default_value_t = 5)]
+    pub limit: u32,
+}
+
+/// `doctor`
+#[derive(Args, Debug, Clone)]
+pub struct DoctorArgs {
+    /// sshd configuration to check.
+    #[arg(long, default_value = "/etc/ssh/sshd_config", value_name = "PATH")]
+    pub sshd_config: PathBuf,
+    /// How to learn sshd's effective settings: run `sshd -T` (falling back to reading the files),
+    /// or only read the files.
+    #[arg(long, value_enum, default_value_t = SshdMode::Auto)]
+    pub sshd_mode: SshdMode,
+    /// The sshd binary for `sshd -T`.
+    #[arg(long, default_value = "/usr/sbin/sshd", value_name = "PATH")]
+    pub sshd_bin: PathBuf,
+    /// PAM service directory.
+    #[arg(long, default_value = "/etc/pam.d", value_name = "DIR")]
+    pub pam_dir: PathBuf,
+    /// PAM services that must ask for the second factor (repeat; default sshd, login, sudo).
+    #[arg(long = "pam-service", value_name = "NAME")]
+    pub pam_services: Vec<String>,
+    /// Measure clock skew against this NTP/SNTP server (HOST:PORT, e.g. pool.ntp.org:123).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "ntp")]
+    pub time_source: Option<String>,
+    /// Check the system's NTP synchronisation status (timedatectl).
+    #[arg(long)]
+    pub ntp: bool,
+    /// Warn when at least this many users are pending.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub pending_threshold: u32,
+    /// Skip the host checks (sshd, PAM, clock): check only the daemon and its settings.
+    #[arg(long)]
+    pub daemon_only: bool,
+}
+
+/// How `doctor` reads sshd's effective configuration.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[value(rename_all = "snake_case")]
+pub enum SshdMode {
+    /// `sshd -T -f FILE` when sshd is installed and works, else read the files.
+    Auto,
+    /// Only `sshd -T`; a failure to run it is reported.
+    SshdT,
+    /// Only read the files (sshd_config and its Include drop-ins).
+    Files,
+}

@@ -1,0 +1,7 @@
+//! One module per noun; each turns arguments into an admin request and prints the answer.
+
+pub mod audit;
+pub mod delivery;
+pub mod generate;
+pub mod settings;
+pub mod users;
