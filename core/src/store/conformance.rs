@@ -1,1 +1,200 @@
-//! The store conformance suite, run on every backend. (being written)
+//! The store conformance suite: one set of cases written against `&dyn Store`, run unchanged on
+//! every backend (SQLite in `core/tests/store_sqlite.rs`, PostgreSQL in
+//! `core/tests/store_postgres.rs`).
+//!
+//! Each case is a `pub fn name(store: &dyn Store)` that panics on a violation. The
+//! [`store_conformance_tests!`](crate::store_conformance_tests) macro turns every case into one
+//! `#[test]` of the calling test crate:
+//!
+//! ```ignore
+//! twofold_core::store_conformance_tests!(my_fixture());
+//! ```
+//!
+//! where `my_fixture()` returns `Option<F>` with `F: Deref<Target = dyn Store>` (a fresh, empty
+//! store per case; `None` skips the case, for a backend that is not reachable). [`Fixture`]
+//! bundles a store with whatever must outlive it (a temporary directory, a schema to drop).
+
+mod audit;
+mod codes;
+mod concurrency;
+mod sessions;
+mod settings;
+mod signins;
+mod users;
+
+pub use audit::*;
+pub use codes::*;
+pub use concurrency::*;
+pub use sessions::*;
+pub use settings::*;
+pub use signins::*;
+pub use users::*;
+
+use crate::clock::UnixTime;
+use crate::proto::Method;
+use crate::store::{Store, UserRecord, VerificationSession};
+
+/// A fixed "now" for the cases (2023-11-14).
+pub const T0: UnixTime = 1_700_000_000;
+
+/// Threads used by the concurrency cases.
+pub const THREADS: usize = 32;
+
+/// A store plus what must live as long as it (dropped after the store).
+pub struct Fixture<G> {
+    store: Box<dyn Store>,
+    _guard: G,
+}
+
+impl<G> Fixture<G> {
+    /// Bundles `store` with `guard`.
+    pub fn new(store: Box<dyn Store>, guard: G) -> Fixture<G> {
+        Fixture {
+            store,
+            _guard: guard,
+        }
+    }
+}
+
+impl<G> std::ops::Deref for Fixture<G> {
+    type Target = dyn Store;
+    fn deref(&self) -> &(dyn Store + 'static) {
+        &*self.store
+    }
+}
+
+/// A distinct 32-byte hash per `n`.
+pub fn h(n: u8) -> [u8; 32] {
+    let mut b = [n; 32];
+    b[0] = 0xa5;
+    b
+}
+
+/// Creates `name` (not enrolled).
+pub fn new_user(store: &dyn Store, name: &str) -> UserRecord {
+    store.ensure_user(name, T0).expect("ensure_user")
+}
+
+/// Creates `name` and enrolls it with high-water mark `step`.
+pub fn enrolled_user(store: &dyn Store, name: &str, step: i64) -> UserRecord {
+    new_user(store, name);
+    store
+        .set_pending_secret(name, b"k1:ciphertext", T0)
+        .expect("set_pending_secret");
+    assert!(
+        store.confirm_enrollment(name, step, T0).expect("confirm"),
+        "confirming a pending user must succeed"
+    );
+    store.get_user(name).expect("get_user").expect("user")
+}
+
+/// An open session `id` of `user`, asking for `method`, expiring five minutes after [`T0`].
+pub fn session(id: &str, user: &str, method: Method) -> VerificationSession {
+    VerificationSession {
+        id: id.to_string(),
+        user: user.to_string(),
+        service: "sshd".into(),
+        rhost: Some("192.0.2.7".into()),
+        method,
+        invalid_attempts: 0,
+        resends: 0,
+        created_at: T0,
+        expires_at: T0 + 300,
+        ended: None,
+    }
+}
+
+/// Creates an open session `id` for `user` (created too).
+pub fn open_session(store: &dyn Store, id: &str, user: &str, method: Method) {
+    new_user(store, user);
+    store
+        .create_session(&session(id, user, method))
+        .expect("create_session");
+}
+
+/// Generates one `#[test]` per conformance case. The argument is an expression evaluated once
+/// per test that gives `Option<F>`, `F: Deref<Target = dyn Store>`; `None` skips the case.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@cases $make;
+            // settings
+            settings_start_as_defaults_with_version_zero,
+            saved_settings_round_trip_with_increasing_versions,
+            saving_settings_from_a_stale_version_is_a_conflict_that_changes_nothing,
+            invalid_settings_are_refused_and_change_nothing,
+            // users and enrollment
+            an_unknown_user_is_absent_until_ensured,
+            ensuring_a_user_twice_keeps_the_first_record,
+            a_bad_user_name_is_refused,
+            users_are_listed_by_name_and_filtered_by_status,
+            a_pending_secret_round_trips_and_makes_the_user_pending,
+            a_new_pending_secret_replaces_the_earlier_one_and_its_high_water_mark,
+            a_pending_secret_for_an_enrolled_user_is_a_conflict,
+            confirming_enrollment_needs_a_pending_user_and_sets_the_high_water_mark,
+            a_totp_step_is_accepted_once_and_no_earlier_step_ever_again,
+            totp_steps_are_refused_for_users_not_enrolled,
+            reset_deletes_the_secret_and_the_backup_codes,
+            reset_pending_resets_only_pending_users,
+            contact_details_round_trip_and_none_leaves_a_field_as_it_is,
+            clearing_a_contact_field_clears_only_that_field,
+            a_password_hash_round_trips,
+            changes_to_an_unknown_user_are_not_found,
+            // backup codes and failure counters
+            a_backup_code_is_consumed_exactly_once,
+            a_new_batch_of_backup_codes_invalidates_the_old_one,
+            a_backup_code_of_one_user_is_refused_for_another,
+            a_batch_with_a_repeated_code_is_refused_and_changes_nothing,
+            failures_count_up_until_cleared,
+            // verification sessions and out-of-band codes
+            a_session_round_trips,
+            invalid_attempts_lock_the_session_at_the_maximum,
+            without_a_limit_invalid_attempts_never_lock,
+            a_new_session_starts_with_clean_counters,
+            an_attempt_on_a_locked_session_reports_locked_without_counting,
+            an_attempt_on_a_finished_session_is_refused,
+            resends_stop_at_the_limit,
+            without_a_limit_resends_never_stop,
+            a_session_ends_only_once,
+            the_method_of_an_open_session_can_change,
+            operations_on_an_unknown_session_are_not_found,
+            an_oob_code_is_accepted_once,
+            an_expired_oob_code_is_reported_expired_and_stays_unused,
+            a_new_oob_code_replaces_the_earlier_one,
+            an_oob_code_of_an_ended_session_is_refused,
+            an_oob_code_needs_an_open_session,
+            // devices and sign-in history
+            a_remembered_device_is_known_until_it_expires,
+            a_device_belongs_to_its_user_and_can_be_forgotten,
+            recent_signins_are_newest_first_and_limited,
+            rhost_seen_gives_the_last_success_from_that_address,
+            rhost_seen_ignores_failures_and_sign_ins_without_a_second_factor,
+            rhost_seen_looks_only_at_the_most_recent_distinct_addresses,
+            rhost_seen_ignores_successes_before_since,
+            // audit
+            audit_events_round_trip_newest_first,
+            audit_queries_filter_by_user,
+            audit_queries_filter_by_literal_event_prefix,
+            audit_queries_filter_by_time_range_inclusive,
+            audit_queries_honour_the_limit,
+            describe_names_the_backend,
+            // concurrency
+            thirty_two_threads_presenting_one_backup_code_give_exactly_one_success,
+            thirty_two_threads_presenting_one_totp_step_give_exactly_one_success,
+            thirty_two_threads_presenting_one_oob_code_give_exactly_one_success,
+            concurrent_failures_lose_no_increments,
+            concurrent_invalid_attempts_lock_a_session_exactly_once,
+            concurrent_resends_never_exceed_the_limit,
+            concurrent_settings_saves_from_one_version_give_exactly_one_winner,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let Some(fixture) = $make else { return; };
+                $crate::store::conformance::$case(&*fixture);
+            }
+        )*
+    };
+}

@@ -15,6 +15,8 @@ use crate::settings::Settings;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod migrations;
+mod shared;
 pub mod sqlite;
 
 /// Enrollment state of a user's authenticator app.
@@ -212,7 +214,7 @@ pub struct AuditFilter {
     pub since: Option<UnixTime>,
     /// Not after.
     pub until: Option<UnixTime>,
-    /// At most this many, newest first.
+    /// At most this many, newest first (0: no limit).
     pub limit: u32,
 }
 

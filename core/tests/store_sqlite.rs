@@ -1,0 +1,187 @@
+//! The store conformance suite on a real SQLite file (a fresh temporary database per case),
+//! plus the SQLite-specific connection checks.
+
+use std::time::Duration;
+use twofold_core::Error;
+use twofold_core::store::Store;
+use twofold_core::store::conformance::{Fixture, T0, h, new_user};
+use twofold_core::store::sqlite::{Durability, SqliteOptions, SqliteStore};
+
+fn sqlite_fixture() -> Option<Fixture<tempfile::TempDir>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("twofold.db")).expect("open");
+    Some(Fixture::new(Box::new(store), dir))
+}
+
+twofold_core::store_conformance_tests!(sqlite_fixture());
+
+#[test]
+fn every_pool_connection_uses_wal_synchronous_full_foreign_keys_and_a_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let pragmas = store.connection_pragmas().unwrap();
+    assert_eq!(pragmas.len(), SqliteOptions::default().connections);
+    for p in pragmas {
+        assert_eq!(p.journal_mode, "wal");
+        assert_eq!(p.synchronous, 2, "FULL");
+        assert_eq!(p.foreign_keys, 1);
+        assert_eq!(p.busy_timeout_ms, 5000);
+    }
+    assert_eq!(store.durability(), Durability::Full);
+    let d = store.describe();
+    assert!(
+        d.contains("t.db") && d.contains("WAL, synchronous=FULL"),
+        "{d}"
+    );
+}
+
+#[test]
+fn normal_durability_is_only_used_when_chosen_and_is_described() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SqliteOptions {
+        durability: Durability::Normal,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&dir.path().join("t.db"), opts).unwrap();
+    assert!(
+        store
+            .connection_pragmas()
+            .unwrap()
+            .iter()
+            .all(|p| p.synchronous == 1)
+    );
+    assert!(
+        store.describe().contains("synchronous=NORMAL"),
+        "{}",
+        store.describe()
+    );
+    drop(store);
+    // Reopening with the defaults is FULL again: the choice is per open, not sticky.
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    assert!(
+        store
+            .connection_pragmas()
+            .unwrap()
+            .iter()
+            .all(|p| p.synchronous == 2)
+    );
+}
+
+#[test]
+fn a_new_database_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = SqliteStore::open(&path).unwrap();
+    new_user(&store, "alice");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "database mode {mode:o}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".init-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn data_and_schema_version_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        new_user(&store, "alice");
+        store
+            .replace_backup_codes("alice", &[h(1), h(2)], T0)
+            .unwrap();
+        assert!(store.consume_backup_code("alice", &h(1), T0).unwrap());
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        twofold_core::store::migrations::SCHEMA_VERSION
+    );
+    assert!(!store.consume_backup_code("alice", &h(1), T0).unwrap());
+    assert_eq!(store.backup_codes_left("alice").unwrap(), 1);
+}
+
+#[test]
+fn a_database_held_by_another_writer_fails_closed_as_unavailable_then_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let opts = SqliteOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&path, opts).unwrap();
+    new_user(&store, "alice");
+    store.replace_backup_codes("alice", &[h(1)], T0).unwrap();
+
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    match store.consume_backup_code("alice", &h(1), T0) {
+        Err(Error::Unavailable(msg)) => assert!(msg.contains("t.db"), "{msg}"),
+        r => panic!("expected Unavailable while locked, got {r:?}"),
+    }
+    assert!(matches!(
+        store.record_failure("alice"),
+        Err(Error::Unavailable(_))
+    ));
+    other.execute_batch("ROLLBACK").unwrap();
+
+    assert!(store.consume_backup_code("alice", &h(1), T0).unwrap());
+    assert_eq!(store.record_failure("alice").unwrap(), 1);
+}
+
+#[test]
+fn the_audit_trail_refuses_updates_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .audit(&twofold_core::store::AuditEvent {
+            at: T0,
+            actor: "admin:root".into(),
+            event: "user.reset".into(),
+            user: Some("alice".into()),
+            outcome: "ok".into(),
+            detail: "reset by admin".into(),
+        })
+        .unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    assert!(
+        raw.execute("UPDATE audit SET outcome = 'refused'", [])
+            .is_err()
+    );
+    assert!(raw.execute("DELETE FROM audit", []).is_err());
+    assert_eq!(
+        store
+            .query_audit(&twofold_core::store::AuditFilter::default())
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    for opts in [
+        SqliteOptions {
+            connections: 0,
+            ..SqliteOptions::default()
+        },
+        SqliteOptions {
+            busy_timeout: Duration::ZERO,
+            ..SqliteOptions::default()
+        },
+    ] {
+        assert!(matches!(
+            SqliteStore::open_with(&path, opts),
+            Err(Error::Invalid(_))
+        ));
+    }
+    assert!(!path.exists(), "nothing is created for refused options");
+}
