@@ -52,13 +52,28 @@ pub fn build(cfg: Config, demo: bool) -> Result<Arc<Daemon>, DaemonError> {
             source,
         })?;
     let store = open_store(&cfg)?;
-    let keys = Keyring::load_or_create(&cfg.key_path(), &OsRng)?;
+    // A database that already holds secrets must never get a fresh key silently.
+    let has_secrets = store
+        .list_users(None)?
+        .iter()
+        .any(|u| u.totp_secret.is_some());
+    let keys = Keyring::load_or_create(&cfg.key_path(), &OsRng, has_secrets)?;
+    let keys = Arc::new(keys);
+    let clock: Arc<dyn twofold_core::clock::Clock> = Arc::new(SystemClock);
+    let rng: Arc<dyn twofold_core::clock::Rng> = Arc::new(OsRng);
+    let sender = delivery::sender(
+        store.clone(),
+        keys.clone(),
+        clock.clone(),
+        rng.clone(),
+        &cfg.delivery,
+    );
     let engine = Engine {
-        store: store.clone(),
-        clock: Arc::new(SystemClock),
-        rng: Arc::new(OsRng),
-        keys: Arc::new(keys),
-        sender: delivery::sender(store),
+        store,
+        clock,
+        rng,
+        keys,
+        sender,
     };
     Ok(Arc::new(Daemon {
         config: Arc::new(cfg),
