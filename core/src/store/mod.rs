@@ -15,9 +15,11 @@ use crate::settings::Settings;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod delivery;
 pub mod migrations;
 mod shared;
 pub mod sqlite;
+mod sqlite_delivery;
 
 /// Enrollment state of a user's authenticator app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -229,6 +231,11 @@ pub struct VersionedSettings {
 
 /// Every piece of state twofold keeps. Implementations must make each method atomic.
 pub trait Store: Send + Sync {
+    /// The delivery half (outbox, integrations, delivery log), if this backend keeps one.
+    fn delivery(&self) -> Option<&dyn delivery::DeliveryStore> {
+        None
+    }
+
     /// Human description of the backend and its durability (`sqlite /var/lib/twofold/twofold.db (WAL, synchronous=FULL)`).
     fn describe(&self) -> String;
 
