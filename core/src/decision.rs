@@ -142,6 +142,17 @@ pub fn decide(s: &Settings, u: &UserFacts, a: &AttemptFacts) -> Decision {
     }
     match s.enforcement {
         Enforcement::EveryLogin => reasons.push("enforcement is every_login".into()),
+        Enforcement::UnrecognizedDevices
+            if s.methods.authenticator_app
+                && u.status != EnrollmentStatus::Enrolled
+                && s.authenticator_enrollment == EnrollmentPolicy::Required =>
+        {
+            // Recognition skips a second factor, never a required enrollment (after an admin
+            // reset the user must enroll again at the next sign-in, from any address).
+            reasons.push(
+                "enforcement is unrecognized_devices, but recognition does not skip a required enrollment".into(),
+            );
+        }
         Enforcement::UnrecognizedDevices => {
             if let Some(t) = a.device_remembered {
                 reasons.push(format!(

@@ -1,0 +1,794 @@
+//! The engine's sign-in path on a real SQLite file: challenges, TOTP with replay protection,
+//! backup codes, SMS/email codes, per-session and per-user limits, switching and resending,
+//! device recognition, and the audit trail.
+
+mod common;
+
+use common::*;
+use twofold_core::Error;
+use twofold_core::engine::{SESSION_LOCKED, SignInAttempt, USER_LOCKED};
+use twofold_core::proto::{Code, Method, PamReply};
+use twofold_core::settings::{Enforcement, MaxInvalidAttempts, ResendLimit};
+use twofold_core::store::{SessionEnd, Store};
+use twofold_core::totp;
+
+#[test]
+fn with_the_master_toggle_off_a_sign_in_is_allowed_and_audited() {
+    let h = Harness::with(|s| s.enabled = false);
+    match h.engine.begin(&attempt("alice")).unwrap() {
+        PamReply::Allow { reason } => assert!(reason.contains("master toggle is off"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let ev = h.audit("alice", "auth.decision");
+    assert_eq!(ev.len(), 1);
+    assert!(ev[0].detail.contains("allow for sshd"), "{}", ev[0].detail);
+}
+
+#[test]
+fn an_enrolled_user_is_challenged_and_the_right_code_is_accepted() {
+    let h = Harness::new();
+    let (secret, _) = h.enroll("alice");
+    let c = h.challenge("alice");
+    assert_eq!(c.method, Method::AuthenticatorApp);
+    assert_eq!(c.alternatives, vec![Method::BackupCode]);
+    assert_eq!(c.attempts_left, Some(3));
+    assert_eq!(c.resends_left, None);
+    assert!(c.info.unwrap().contains("authenticator app"));
+    let r = h.engine.verify(
+        &c.session,
+        Method::AuthenticatorApp,
+        &code_now(&secret, h.now()),
+    );
+    assert_accepted(r.unwrap(), Method::AuthenticatorApp);
+    let s = h.store.get_session(&c.session).unwrap().unwrap();
+    assert_eq!(s.ended, Some(SessionEnd::Success));
+    let ok = h.audit("alice", "auth.success");
+    assert_eq!(ok.len(), 1);
+    assert!(ok[0].detail.contains("authenticator_app") && ok[0].detail.contains("192.0.2.7"));
+    // A second verify on the finished session is refused.
+    let again = h.engine.verify(
+        &c.session,
+        Method::AuthenticatorApp,
+        &code_now(&secret, h.now()),
+    );
+    assert!(matches!(again, Err(Error::Invalid(_))), "{again:?}");
+}
+
+#[test]
+fn a_reused_totp_code_is_refused_as_a_replay() {
+    //
+    let h = Harness::new();
+    let (secret, _) = h.enroll("alice");
+    let code = code_now(&secret, h.now());
+    let c1 = h.challenge("alice");
+    assert_accepted(
+        h.engine
+            .verify(&c1.session, Method::AuthenticatorApp, &code)
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+    let c2 = h.challenge("alice");
+    let (msg, next) = rejected(
+        h.engine
+            .verify(&c2.session, Method::AuthenticatorApp, &code)
+            .unwrap(),
+    );
+    assert!(msg.contains("already used"), "{msg}");
+    assert_eq!(next.attempts_left, Some(2));
+    let f = h.audit("alice", "auth.failure");
+    assert!(f[0].detail.contains("replayed"), "{}", f[0].detail);
+}
+
+#[test]
+fn an_earlier_step_is_refused_after_a_later_one_was_accepted() {
+    // accept the code of T+1, then the code of T (still inside the window) is refused.
+    let h = Harness::new();
+    let (secret, _) = h.enroll("alice");
+    let now = h.now();
+    let c1 = h.challenge("alice");
+    let later = code_now(&secret, now + 30);
+    assert_accepted(
+        h.engine
+            .verify(&c1.session, Method::AuthenticatorApp, &later)
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+    let c2 = h.challenge("alice");
+    let (msg, _) = rejected(
+        h.engine
+            .verify(
+                &c2.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, now),
+            )
+            .unwrap(),
+    );
+    assert!(msg.contains("already used"), "{msg}");
+    // The next step after the high-water mark works.
+    h.clock.set(now + 60);
+    let c3 = h.challenge("alice");
+    assert_accepted(
+        h.engine
+            .verify(
+                &c3.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, now + 60),
+            )
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+}
+
+#[test]
+fn codes_outside_the_window_are_refused_and_window_zero_is_strict() {
+    let h = Harness::new();
+    let (secret, _) = h.enroll("alice");
+    let now = h.now();
+    for off in [-2i64, 2] {
+        let c = h.challenge("alice");
+        let r = h.engine.verify(
+            &c.session,
+            Method::AuthenticatorApp,
+            &code_now(&secret, now + off * 30),
+        );
+        rejected(r.unwrap());
+    }
+    h.change(|s| s.totp_window = 0);
+    let c = h.challenge("alice");
+    rejected(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, now + 30),
+            )
+            .unwrap(),
+    );
+    let c = h.challenge("alice");
+    assert_accepted(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, now),
+            )
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+}
+
+#[test]
+fn three_wrong_codes_end_the_session_and_a_new_sign_in_starts_clean() {
+    let h = Harness::new();
+    let (secret, _) = h.enroll("alice");
+    let c = h.challenge("alice");
+    let bad = wrong_code(&secret, h.now());
+    let (_, n1) = rejected(
+        h.engine
+            .verify(&c.session, Method::AuthenticatorApp, &bad)
+            .unwrap(),
+    );
+    assert_eq!(n1.attempts_left, Some(2));
+    let (_, n2) = rejected(
+        h.engine
+            .verify(&c.session, Method::AuthenticatorApp, &bad)
+            .unwrap(),
+    );
+    assert_eq!(n2.attempts_left, Some(1));
+    let msg = locked(
+        h.engine
+            .verify(&c.session, Method::AuthenticatorApp, &bad)
+            .unwrap(),
+    );
+    assert_eq!(msg, SESSION_LOCKED);
+    assert_eq!(h.audit("alice", "auth.locked").len(), 1);
+    assert_eq!(h.audit("alice", "auth.failure").len(), 3);
+    // Even the right code is refused in the ended session.
+    let msg = locked(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, h.now()),
+            )
+            .unwrap(),
+    );
+    assert_eq!(msg, SESSION_LOCKED);
+    // A fresh sign-in starts with a clean per-session count.
+    let fresh = h.challenge("alice");
+    assert_eq!(fresh.attempts_left, Some(3));
+    assert_accepted(
+        h.engine
+            .verify(
+                &fresh.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, h.now()),
+            )
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+}
+
+#[test]
+fn with_no_limit_the_session_is_not_ended_by_invalid_attempts() {
+    let h = Harness::with(|s| s.max_invalid_attempts = MaxInvalidAttempts::NoLimit);
+    let (secret, _) = h.enroll("alice");
+    let c = h.challenge("alice");
+    assert_eq!(c.attempts_left, None);
+    let bad = wrong_code(&secret, h.now());
+    for _ in 0..12 {
+        let (_, next) = rejected(
+            h.engine
+                .verify(&c.session, Method::AuthenticatorApp, &bad)
+                .unwrap(),
+        );
+        assert_eq!(next.attempts_left, None);
+    }
+}
+
+#[test]
+fn consecutive_failures_across_sessions_lock_the_user_until_an_admin_unlocks() {
+    // a new session per guess does not reset the per-user count.
+    let h = Harness::with(|s| s.max_consecutive_failures = 5);
+    let (secret, _) = h.enroll("alice");
+    let bad = wrong_code(&secret, h.now());
+    for i in 1..=4 {
+        let c = h.challenge("alice");
+        let (_, _) = rejected(
+            h.engine
+                .verify(&c.session, Method::AuthenticatorApp, &bad)
+                .unwrap(),
+        );
+        assert_eq!(
+            h.store
+                .get_user("alice")
+                .unwrap()
+                .unwrap()
+                .consecutive_failures,
+            i
+        );
+    }
+    let c = h.challenge("alice");
+    let msg = locked(
+        h.engine
+            .verify(&c.session, Method::AuthenticatorApp, &bad)
+            .unwrap(),
+    );
+    assert_eq!(msg, USER_LOCKED);
+    // Time does not clear it.
+    h.clock.advance(30 * 86_400);
+    match h.engine.begin(&attempt("alice")).unwrap() {
+        PamReply::Deny { reason } => {
+            assert!(reason.contains("twofoldctl users unlock"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    h.engine.unlock("admin:root", "alice").unwrap();
+    let ev = h.audit("alice", "user.unlock");
+    assert_eq!(ev[0].actor, "admin:root");
+    let c = h.challenge("alice");
+    assert_accepted(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, h.now()),
+            )
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+}
+
+#[test]
+fn a_correct_code_presented_while_locked_is_burned() {
+    // lock alice with a session left open, present the right code, unlock, replay it.
+    let h = Harness::with(|s| {
+        s.max_consecutive_failures = 2;
+        s.max_invalid_attempts = MaxInvalidAttempts::NoLimit;
+    });
+    let (secret, _) = h.enroll("alice");
+    let open = h.challenge("alice");
+    let c = h.challenge("alice");
+    let bad = wrong_code(&secret, h.now());
+    rejected(
+        h.engine
+            .verify(&c.session, Method::AuthenticatorApp, &bad)
+            .unwrap(),
+    );
+    assert_eq!(
+        locked(
+            h.engine
+                .verify(&c.session, Method::AuthenticatorApp, &bad)
+                .unwrap()
+        ),
+        USER_LOCKED
+    );
+    let good = code_now(&secret, h.now());
+    assert_eq!(
+        locked(
+            h.engine
+                .verify(&open.session, Method::AuthenticatorApp, &good)
+                .unwrap()
+        ),
+        USER_LOCKED
+    );
+    h.engine.unlock("admin:root", "alice").unwrap();
+    let c = h.challenge("alice");
+    let (msg, _) = rejected(
+        h.engine
+            .verify(&c.session, Method::AuthenticatorApp, &good)
+            .unwrap(),
+    );
+    assert!(msg.contains("already used"), "{msg}");
+}
+
+#[test]
+fn a_success_clears_the_consecutive_failure_count() {
+    // 3 failures, 1 success, then cap-1 failures: not locked.
+    let h = Harness::with(|s| {
+        s.max_consecutive_failures = 4;
+        s.max_invalid_attempts = MaxInvalidAttempts::NoLimit;
+    });
+    let (secret, _) = h.enroll("alice");
+    let bad = wrong_code(&secret, h.now());
+    let c = h.challenge("alice");
+    for _ in 0..3 {
+        rejected(
+            h.engine
+                .verify(&c.session, Method::AuthenticatorApp, &bad)
+                .unwrap(),
+        );
+    }
+    assert_accepted(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, h.now()),
+            )
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+    assert_eq!(
+        h.store
+            .get_user("alice")
+            .unwrap()
+            .unwrap()
+            .consecutive_failures,
+        0
+    );
+    h.next_step();
+    let c = h.challenge("alice");
+    let bad = wrong_code(&secret, h.now());
+    for _ in 0..3 {
+        rejected(
+            h.engine
+                .verify(&c.session, Method::AuthenticatorApp, &bad)
+                .unwrap(),
+        );
+    }
+}
+
+#[test]
+fn a_backup_code_works_once_typed_in_any_case_with_or_without_dashes() {
+    //
+    let h = Harness::new();
+    let (_, codes) = h.enroll("alice");
+    assert_eq!(codes.len(), 10);
+    let typed = codes[0].to_uppercase().replace('-', " ");
+    let c = h.challenge("alice");
+    assert_accepted(
+        h.engine
+            .verify(&c.session, Method::BackupCode, &Code::new(typed))
+            .unwrap(),
+        Method::BackupCode,
+    );
+    assert_eq!(h.store.backup_codes_left("alice").unwrap(), 9);
+    let c = h.challenge("alice");
+    let (msg, _) = rejected(
+        h.engine
+            .verify(&c.session, Method::BackupCode, &Code::new(codes[0].clone()))
+            .unwrap(),
+    );
+    assert!(msg.contains("already used"), "{msg}");
+}
+
+#[test]
+fn a_backup_code_of_another_user_is_refused() {
+    let h = Harness::new();
+    let (_, alice_codes) = h.enroll("alice");
+    h.enroll("bob");
+    let c = h.challenge("bob");
+    rejected(
+        h.engine
+            .verify(
+                &c.session,
+                Method::BackupCode,
+                &Code::new(alice_codes[0].clone()),
+            )
+            .unwrap(),
+    );
+    assert_eq!(h.store.backup_codes_left("alice").unwrap(), 10);
+}
+
+#[test]
+fn a_totp_code_in_the_backup_field_and_garbage_count_as_one_failure_each() {
+    let h = Harness::new();
+    let (secret, _) = h.enroll("alice");
+    let c = h.challenge("alice");
+    let (m1, _) = rejected(
+        h.engine
+            .verify(&c.session, Method::BackupCode, &code_now(&secret, h.now()))
+            .unwrap(),
+    );
+    assert!(m1.contains("not a backup code"), "{m1}");
+    let (m2, next) = rejected(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &Code::new("12345\u{0}"),
+            )
+            .unwrap(),
+    );
+    assert!(m2.contains("6-digit"), "{m2}");
+    assert_eq!(next.attempts_left, Some(1));
+    // The right TOTP code still works: the misplaced one was not burned.
+    assert_accepted(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, h.now()),
+            )
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+}
+
+#[test]
+fn a_method_that_is_not_offered_is_refused_without_counting() {
+    let h = Harness::new();
+    let (_, _) = h.enroll("alice");
+    let c = h.challenge("alice");
+    let r = h
+        .engine
+        .verify(&c.session, Method::Sms, &Code::new("123456"));
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("not offered")),
+        "{r:?}"
+    );
+    assert_eq!(
+        h.store
+            .get_session(&c.session)
+            .unwrap()
+            .unwrap()
+            .invalid_attempts,
+        0
+    );
+}
+
+#[test]
+fn unknown_and_expired_sessions_are_refused() {
+    let h = Harness::new();
+    let (secret, _) = h.enroll("alice");
+    let r = h
+        .engine
+        .verify("00ff", Method::AuthenticatorApp, &Code::new("123456"));
+    assert!(matches!(r, Err(Error::Invalid(_))), "{r:?}");
+    let c = h.challenge("alice");
+    h.clock.advance(601);
+    let msg = locked(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, h.now()),
+            )
+            .unwrap(),
+    );
+    assert!(msg.contains("expired"), "{msg}");
+    assert_eq!(
+        h.store.get_session(&c.session).unwrap().unwrap().ended,
+        Some(SessionEnd::Abandoned)
+    );
+}
+
+#[test]
+fn a_bad_user_name_is_refused_before_anything_is_stored() {
+    let h = Harness::new();
+    for bad in [
+        "",
+        "alice bob",
+        "../etc/passwd",
+        "-alice",
+        "a:b",
+        "x\u{0}y",
+        &"a".repeat(300),
+    ] {
+        let r = h.engine.begin(&attempt(bad));
+        assert!(matches!(r, Err(Error::Invalid(_))), "{bad:?}: {r:?}");
+    }
+    assert!(h.store.list_users(None).unwrap().is_empty());
+}
+
+fn sms_harness() -> Harness {
+    let h = Harness::with(|s| {
+        s.methods.sms = true;
+        s.methods.email = true;
+        s.sms_provider = Some("twilio".into());
+    });
+    h.enroll("alice");
+    h.engine
+        .set_phone("admin:root", "alice", "+1 415 555 0100")
+        .unwrap();
+    h.engine
+        .set_email("admin:root", "alice", "alice@Example.COM")
+        .unwrap();
+    h.engine
+        .set_default_method("admin:root", "alice", Method::Sms)
+        .unwrap();
+    h
+}
+
+#[test]
+fn an_sms_challenge_sends_a_code_that_works_once() {
+    //
+    let h = sms_harness();
+    let c = h.challenge("alice");
+    assert_eq!(c.method, Method::Sms);
+    assert_eq!(
+        c.info.as_deref(),
+        Some("A code was sent to +1 *** *** 0100. It expires in 5 minutes.")
+    );
+    assert_eq!(c.resends_left, Some(3));
+    let sent = h.outbox.last();
+    assert_eq!(
+        (sent.method, sent.destination.as_str()),
+        (Method::Sms, "+14155550100")
+    );
+    assert_eq!(sent.code.len(), 6);
+    assert_eq!(sent.expires_at, h.now() + 300);
+    let code = Code::new(sent.code.clone());
+    assert_accepted(
+        h.engine.verify(&c.session, Method::Sms, &code).unwrap(),
+        Method::Sms,
+    );
+    // The code is never in the audit trail.
+    assert!(h.all_audit().iter().all(|e| !e.detail.contains(&sent.code)));
+}
+
+#[test]
+fn an_expired_sms_code_is_refused_with_a_message_saying_so() {
+    // valid at +299 s, refused at +300 s.
+    let h = sms_harness();
+    let c = h.challenge("alice");
+    let code = Code::new(h.outbox.last().code);
+    h.clock.advance(300);
+    let (msg, _) = rejected(h.engine.verify(&c.session, Method::Sms, &code).unwrap());
+    assert!(msg.contains("expired"), "{msg}");
+    let c = h.challenge("alice");
+    let code = Code::new(h.outbox.last().code);
+    h.clock.advance(299);
+    assert_accepted(
+        h.engine.verify(&c.session, Method::Sms, &code).unwrap(),
+        Method::Sms,
+    );
+}
+
+#[test]
+fn an_sms_code_is_bound_to_its_own_session() {
+    //
+    let h = sms_harness();
+    let a = h.challenge("alice");
+    let code_a = Code::new(h.outbox.last().code);
+    let b = h.challenge("alice");
+    rejected(h.engine.verify(&b.session, Method::Sms, &code_a).unwrap());
+    assert_accepted(
+        h.engine.verify(&a.session, Method::Sms, &code_a).unwrap(),
+        Method::Sms,
+    );
+}
+
+#[test]
+fn a_resend_replaces_the_code_and_stops_at_the_limit() {
+    // R-24 (a new code invalidates the old one) and the resend limit.
+    let h = sms_harness();
+    let c = h.challenge("alice");
+    let first = Code::new(h.outbox.last().code);
+    for left in [2, 1, 0] {
+        let next = challenge_of(h.engine.switch(&c.session, Method::Sms).unwrap());
+        assert_eq!(next.resends_left, Some(left));
+    }
+    assert_eq!(h.outbox.count(), 4);
+    let (msg, _) = rejected(h.engine.switch(&c.session, Method::Sms).unwrap());
+    assert!(msg.contains("resend limit 3"), "{msg}");
+    assert_eq!(h.outbox.count(), 4, "nothing sent past the limit");
+    let refused = h.audit("alice", "auth.resend");
+    assert_eq!(refused[0].outcome, "refused");
+    let (m, _) = rejected(h.engine.verify(&c.session, Method::Sms, &first).unwrap());
+    assert!(m.contains("not valid"), "{m}");
+    assert_accepted(
+        h.engine
+            .verify(&c.session, Method::Sms, &Code::new(h.outbox.last().code))
+            .unwrap(),
+        Method::Sms,
+    );
+}
+
+#[test]
+fn switching_to_email_sends_a_code_there_and_counts_as_a_resend() {
+    let h = sms_harness();
+    h.change(|s| s.resend_limit = ResendLimit::Five);
+    let c = h.challenge("alice");
+    assert!(
+        c.alternatives.contains(&Method::Email)
+            && c.alternatives.contains(&Method::AuthenticatorApp)
+    );
+    let e = challenge_of(h.engine.switch(&c.session, Method::Email).unwrap());
+    assert_eq!(e.method, Method::Email);
+    assert_eq!(e.resends_left, Some(4));
+    assert_eq!(
+        e.info.as_deref(),
+        Some("A code was sent to a***@example.com. It expires in 5 minutes.")
+    );
+    let sent = h.outbox.last();
+    assert_eq!(
+        (sent.method, sent.destination.as_str()),
+        (Method::Email, "alice@example.com")
+    );
+    assert_accepted(
+        h.engine
+            .verify(&c.session, Method::Email, &Code::new(sent.code))
+            .unwrap(),
+        Method::Email,
+    );
+}
+
+#[test]
+fn with_fallback_off_switching_is_refused_and_no_alternative_is_offered() {
+    let h = sms_harness();
+    h.change(|s| s.allow_fallback_methods = false);
+    let c = h.challenge("alice");
+    assert_eq!(c.method, Method::Sms);
+    assert!(c.alternatives.is_empty());
+    let r = h.engine.switch(&c.session, Method::AuthenticatorApp);
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("fallback methods are off")),
+        "{r:?}"
+    );
+    let r = h
+        .engine
+        .verify(&c.session, Method::BackupCode, &Code::new("abcd-efgh-jkmn"));
+    assert!(matches!(r, Err(Error::Invalid(_))), "{r:?}");
+}
+
+#[test]
+fn switching_to_a_method_the_user_cannot_use_says_why() {
+    let h = Harness::with(|s| {
+        s.methods.email = true;
+    });
+    h.enroll("alice");
+    let c = h.challenge("alice");
+    let r = h.engine.switch(&c.session, Method::Email);
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("no email address is on file")),
+        "{r:?}"
+    );
+    let r = h.engine.switch(&c.session, Method::AuthenticatorApp);
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("only SMS and email")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_failed_delivery_is_reported_at_the_prompt_and_audited() {
+    use std::sync::Arc;
+    let mut h = sms_harness();
+    h.engine.sender = Arc::new(twofold_core::engine::NoDelivery);
+    let c = h.challenge("alice");
+    let info = c.info.unwrap();
+    assert!(
+        info.contains("could not be sent") && info.contains("no delivery is configured"),
+        "{info}"
+    );
+    let ev = h.audit("alice", "code.sent");
+    assert_eq!(ev[0].outcome, "error");
+}
+
+#[test]
+fn unrecognized_devices_mode_skips_for_a_remembered_device_or_a_known_address() {
+    let h = Harness::with(|s| s.enforcement = Enforcement::UnrecognizedDevices);
+    let (secret, _) = h.enroll("alice");
+    // Enrollment was a completed second factor from 192.0.2.7: that address is now known.
+    match h.engine.begin(&attempt("alice")).unwrap() {
+        PamReply::Allow { reason } => assert!(reason.contains("192.0.2.7"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    // Another address is challenged.
+    let mut other = attempt("alice");
+    other.rhost = Some("198.51.100.9".into());
+    let c = challenge_of(h.engine.begin(&other).unwrap());
+    assert_accepted(
+        h.engine
+            .verify(
+                &c.session,
+                Method::AuthenticatorApp,
+                &code_now(&secret, h.now()),
+            )
+            .unwrap(),
+        Method::AuthenticatorApp,
+    );
+    // A remembered device is recognized from any address, and only for its user.
+    let token = h.engine.remember_device("alice").unwrap();
+    let web = SignInAttempt {
+        user: "alice".into(),
+        service: "oidc:wiki".into(),
+        rhost: Some("203.0.113.5".into()),
+        roles: vec![],
+        device_token: Some(token.clone()),
+    };
+    match h.engine.begin(&web).unwrap() {
+        PamReply::Allow { reason } => assert!(reason.contains("device cookie"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    h.enroll("bob");
+    let mut stolen = web.clone();
+    stolen.user = "bob".into();
+    challenge_of(h.engine.begin(&stolen).unwrap());
+    // After remember_days the device and the address are no longer recognized.
+    h.clock.advance(31 * 86_400);
+    challenge_of(h.engine.begin(&web).unwrap());
+    challenge_of(h.engine.begin(&attempt("alice")).unwrap());
+}
+
+#[test]
+fn every_login_ignores_recognition() {
+    let h = Harness::new();
+    h.enroll("alice");
+    let token = h.engine.remember_device("alice").unwrap();
+    let mut a = attempt("alice");
+    a.device_token = Some(token);
+    challenge_of(h.engine.begin(&a).unwrap());
+}
+
+#[test]
+fn failures_are_audited_with_the_reason_but_never_the_code() {
+    let h = Harness::new();
+    let (secret, codes) = h.enroll("alice");
+    let c = h.challenge("alice");
+    let bad = wrong_code(&secret, h.now());
+    rejected(
+        h.engine
+            .verify(&c.session, Method::AuthenticatorApp, &bad)
+            .unwrap(),
+    );
+    let f = &h.audit("alice", "auth.failure")[0];
+    assert!(
+        f.detail.contains("wrong authenticator code")
+            && f.detail.contains("invalid attempt 1 of 3"),
+        "{}",
+        f.detail
+    );
+    assert_eq!(f.outcome, "refused");
+    for e in h.all_audit() {
+        assert!(!e.detail.contains(bad.expose()), "{}", e.detail);
+        for c in &codes {
+            assert!(!e.detail.contains(c.as_str()), "{}", e.detail);
+        }
+        assert!(!e.detail.contains(&secret.to_base32()));
+    }
+    let recent = h.store.recent_signins("alice", 5).unwrap();
+    assert_eq!(recent[0].outcome, "failure");
+}
+
+#[test]
+fn decide_for_explains_without_changing_anything() {
+    let h = Harness::new();
+    let d = h.engine.decide_for(&attempt("carol")).unwrap();
+    assert_eq!(d.kind(), "enroll");
+    assert!(h.store.get_user("carol").unwrap().is_none());
+    assert!(h.all_audit().is_empty());
+    let _ = totp::PERIOD;
+}
