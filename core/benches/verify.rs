@@ -1,1 +1,247 @@
-fn main() {}
+//! Verify costs, each next to its floor measured in the same run:
+//!
+//! - `totp/verify_invalid`: decrypt the stored secret (XChaCha20-Poly1305) and check an invalid
+//!   code with the ±1 window (3 HMAC-SHA1, constant-time compares), next to `totp/hmac_sha1_floor`,
+//!   one HMAC-SHA1 of an 8-byte counter. Goal: ≤ 5 µs.
+//! - `sqlite/verify_txn`: the store part of a TOTP verify on a real SQLite file (WAL,
+//!   synchronous=FULL): read the user, decrypt, check, and the guarded `advance_totp_step`
+//!   update; next to `sqlite/bare_update_floor`, one `BEGIN IMMEDIATE; UPDATE; COMMIT` on a file
+//!   with the same pragmas. Goal: ≤ 2× the floor.
+//! - `engine/wrong_then_right`: the whole engine path (`Engine::verify` with a wrong code, then
+//!   the right one: counters, session end, sign-in history and audit rows), for reference.
+//!
+//! After the run the ratios are printed from criterion's estimates (medians).
+//! Run: `cargo bench -p twofold-core --bench verify -- --warm-up-time 1 --measurement-time 3`.
+
+use criterion::{BatchSize, Criterion};
+use hmac::{Hmac, Mac};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use twofold_core::clock::{FakeClock, OsRng};
+use twofold_core::crypto::Keyring;
+use twofold_core::engine::{Engine, NoDelivery, SignInAttempt};
+use twofold_core::proto::{Code, Method, PamReply};
+use twofold_core::settings::Settings;
+use twofold_core::store::Store;
+use twofold_core::store::sqlite::SqliteStore;
+use twofold_core::totp::{self, TotpSecret};
+
+const T0: i64 = 1_767_225_600;
+
+fn target_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("CARGO_TARGET_DIR") {
+        return PathBuf::from(d);
+    }
+    // …/target/release/deps/verify-HASH
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// A code that is wrong for `secret` at `t` (window ±1).
+fn wrong(secret: &TotpSecret, t: i64) -> String {
+    let valid: Vec<String> = (-1..=1)
+        .map(|d| totp::code_at(secret, t + d * 30).unwrap())
+        .collect();
+    (0..)
+        .map(|n: u32| format!("{:06}", 123_456 + n))
+        .find(|c| !valid.contains(c))
+        .unwrap()
+}
+
+fn bench_totp(c: &mut Criterion) {
+    let keys = Keyring::for_tests(&OsRng);
+    let secret = TotpSecret::generate(&OsRng);
+    let blob = keys.encrypt_secret(&OsRng, "alice", &secret).unwrap();
+    let bad = wrong(&secret, T0);
+    let mut g = c.benchmark_group("totp");
+    g.bench_function("verify_invalid", |b| {
+        b.iter(|| {
+            let s = keys.decrypt_secret("alice", black_box(&blob)).unwrap();
+            black_box(totp::verify(&s, black_box(&bad), black_box(T0), 1))
+        })
+    });
+    let key = [7u8; 20];
+    g.bench_function("hmac_sha1_floor", |b| {
+        b.iter(|| {
+            let mut m = <Hmac<sha1::Sha1> as Mac>::new_from_slice(black_box(&key)).unwrap();
+            m.update(&black_box(57_240_853u64).to_be_bytes());
+            black_box(m.finalize().into_bytes())
+        })
+    });
+    g.finish();
+}
+
+fn bench_sqlite(c: &mut Criterion, dir: &Path) {
+    // The verify transaction through the store.
+    let store = SqliteStore::open(&dir.join("verify.db")).unwrap();
+    let keys = Keyring::for_tests(&OsRng);
+    let secret = TotpSecret::generate(&OsRng);
+    store.ensure_user("alice", T0).unwrap();
+    let blob = keys.encrypt_secret(&OsRng, "alice", &secret).unwrap();
+    store.set_pending_secret("alice", &blob, T0).unwrap();
+    assert!(store.confirm_enrollment("alice", T0 / 30, T0).unwrap());
+    // The floor: one bare UPDATE transaction with the same durability.
+    let bare = rusqlite::Connection::open(dir.join("bare.db")).unwrap();
+    bare.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;
+         CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+         INSERT OR IGNORE INTO t VALUES (1, 0);",
+    )
+    .unwrap();
+
+    let mut g = c.benchmark_group("sqlite");
+    g.sample_size(30);
+    let step = AtomicI64::new(T0 / 30 + 1);
+    g.bench_function("verify_txn", |b| {
+        b.iter_batched(
+            || {
+                let s = step.fetch_add(1, Ordering::Relaxed);
+                (s * 30, totp::code_at(&secret, s * 30).unwrap())
+            },
+            |(now, code)| {
+                let u = store.get_user("alice").unwrap().unwrap();
+                let sec = keys
+                    .decrypt_secret(&u.name, u.totp_secret.as_deref().unwrap())
+                    .unwrap();
+                let s = totp::verify(&sec, &code, now, 1).unwrap();
+                assert!(store.advance_totp_step(&u.name, s).unwrap());
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("bare_update_floor", |b| {
+        b.iter(|| {
+            bare.execute_batch("BEGIN IMMEDIATE; UPDATE t SET n = n + 1 WHERE id = 1; COMMIT;")
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn bench_engine(c: &mut Criterion, dir: &Path) {
+    let store = Arc::new(SqliteStore::open(&dir.join("engine.db")).unwrap());
+    let settings = Settings {
+        max_consecutive_failures: 100,
+        ..Settings::default()
+    };
+    store.save_settings(&settings, 0).unwrap();
+    let clock = Arc::new(FakeClock::at(T0));
+    let engine = Engine::new(
+        store.clone(),
+        clock.clone(),
+        Arc::new(OsRng),
+        Arc::new(Keyring::for_tests(&OsRng)),
+        Arc::new(NoDelivery),
+    );
+    let attempt = SignInAttempt {
+        user: "alice".into(),
+        service: "sshd".into(),
+        rhost: Some("192.0.2.7".into()),
+        roles: vec![],
+        device_token: None,
+    };
+    let PamReply::Enroll(o) = engine.begin(&attempt).unwrap() else {
+        panic!("expected enrollment")
+    };
+    let PamReply::EnrollSecret(e) = engine.enroll_start(&o.session).unwrap() else {
+        panic!("expected a secret")
+    };
+    let b32 = e.otpauth_uri.split("secret=").nth(1).unwrap();
+    let secret = TotpSecret::from_base32(b32.split('&').next().unwrap()).unwrap();
+    let first = Code::new(totp::code_at(&secret, T0).unwrap());
+    assert!(matches!(
+        engine.enroll_confirm(&o.session, &first).unwrap(),
+        PamReply::Enrolled { .. }
+    ));
+
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(20);
+    let step = AtomicI64::new(T0 / 30 + 1);
+    g.bench_function("wrong_then_right", |b| {
+        b.iter_batched(
+            || {
+                let t = step.fetch_add(1, Ordering::Relaxed) * 30;
+                clock.set(t);
+                let PamReply::Challenge(ch) = engine.begin(&attempt).unwrap() else {
+                    panic!("expected a challenge")
+                };
+                let right = Code::new(totp::code_at(&secret, t).unwrap());
+                (ch.session, Code::new(wrong(&secret, t)), right)
+            },
+            |(session, bad, right)| {
+                let r1 = engine
+                    .verify(&session, Method::AuthenticatorApp, &bad)
+                    .unwrap();
+                assert!(matches!(r1, PamReply::Rejected { .. }));
+                let r2 = engine
+                    .verify(&session, Method::AuthenticatorApp, &right)
+                    .unwrap();
+                assert!(matches!(r2, PamReply::Accepted { .. }));
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+/// Median of one benchmark in nanoseconds, from criterion's saved estimates.
+fn median_ns(out: &Path, group: &str, id: &str) -> Option<f64> {
+    let p = out.join(group).join(id).join("new").join("estimates.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn report(out: &Path) {
+    let pairs = [
+        (
+            "totp",
+            "verify_invalid",
+            "totp",
+            "hmac_sha1_floor",
+            "≤ 5 µs",
+        ),
+        (
+            "sqlite",
+            "verify_txn",
+            "sqlite",
+            "bare_update_floor",
+            "≤ 2× floor",
+        ),
+        (
+            "engine",
+            "wrong_then_right",
+            "sqlite",
+            "bare_update_floor",
+            "reference",
+        ),
+    ];
+    println!("\nverify figures (medians):");
+    for (g, id, fg, fid, goal) in pairs {
+        match (median_ns(out, g, id), median_ns(out, fg, fid)) {
+            (Some(a), Some(f)) => println!(
+                "  {g}/{id}: {:.3} µs   floor {fg}/{fid}: {:.3} µs   ratio {:.2}   (goal {goal})",
+                a / 1000.0,
+                f / 1000.0,
+                a / f
+            ),
+            _ => println!("  {g}/{id}: not measured in this run"),
+        }
+    }
+}
+
+fn main() {
+    let out = target_dir().join("criterion");
+    let dir = tempfile::tempdir_in(target_dir()).unwrap();
+    let mut c = Criterion::default()
+        .output_directory(&out)
+        .configure_from_args();
+    bench_totp(&mut c);
+    bench_sqlite(&mut c, dir.path());
+    bench_engine(&mut c, dir.path());
+    c.final_summary();
+    report(&out);
+}

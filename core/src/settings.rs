@@ -462,12 +462,14 @@ mod tests {
 
     #[test]
     fn enabled_without_any_method_is_refused_in_plain_words() {
-        let mut s = Settings::default();
-        s.methods = AllowedMethods {
-            authenticator_app: false,
-            sms: false,
-            email: false,
-            backup_codes: false,
+        let s = Settings {
+            methods: AllowedMethods {
+                authenticator_app: false,
+                sms: false,
+                email: false,
+                backup_codes: false,
+            },
+            ..Settings::default()
         };
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("enabled, but no method is allowed"), "{err}");
@@ -475,8 +477,10 @@ mod tests {
 
     #[test]
     fn a_default_method_that_is_not_allowed_is_refused() {
-        let mut s = Settings::default();
-        s.default_method = Method::Sms;
+        let s = Settings {
+            default_method: Method::Sms,
+            ..Settings::default()
+        };
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("default method sms is not allowed"), "{err}");
     }
@@ -511,8 +515,10 @@ mod tests {
 
     #[test]
     fn toml_round_trips() {
-        let mut s = Settings::default();
-        s.max_invalid_attempts = MaxInvalidAttempts::NoLimit;
+        let mut s = Settings {
+            max_invalid_attempts: MaxInvalidAttempts::NoLimit,
+            ..Settings::default()
+        };
         s.roles
             .insert("breakglass".into(), RoleSetting { exempt: true });
         let back = Settings::from_toml(&s.to_toml()).unwrap();

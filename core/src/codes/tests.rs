@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 #[test]
 fn a_batch_has_ten_distinct_codes_of_sixty_bits_in_display_form() {
-    assert!(BACKUP_BITS >= 50);
+    const { assert!(BACKUP_BITS >= 50) };
     let batch = backup_batch(&OsRng, BACKUP_BATCH);
     assert_eq!(batch.len(), 10);
     let shown: HashSet<String> = batch.iter().map(BackupCode::display).collect();

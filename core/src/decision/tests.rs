@@ -570,32 +570,34 @@ fn every_combination_keeps_the_invariants() {
     let mut n = 0;
     for bits in 0u32..(1 << 11) {
         let b = |i: u32| bits & (1 << i) != 0;
-        let mut s = Settings::default();
-        s.enabled = b(0);
-        s.enforcement = if b(1) {
-            Enforcement::UnrecognizedDevices
-        } else {
-            Enforcement::EveryLogin
-        };
-        s.authenticator_enrollment = if b(2) {
-            EnrollmentPolicy::Optional
-        } else {
-            EnrollmentPolicy::Required
-        };
-        s.allow_fallback_methods = b(3);
-        s.methods = AllowedMethods {
-            authenticator_app: b(4),
-            sms: b(5),
-            email: b(6),
-            backup_codes: b(7),
-        };
-        s.sms_provider = b(5).then(|| "twilio".to_string());
-        s.default_method = if b(4) {
-            Method::AuthenticatorApp
-        } else if b(6) {
-            Method::Email
-        } else {
-            Method::Sms
+        let s = Settings {
+            enabled: b(0),
+            enforcement: if b(1) {
+                Enforcement::UnrecognizedDevices
+            } else {
+                Enforcement::EveryLogin
+            },
+            authenticator_enrollment: if b(2) {
+                EnrollmentPolicy::Optional
+            } else {
+                EnrollmentPolicy::Required
+            },
+            allow_fallback_methods: b(3),
+            methods: AllowedMethods {
+                authenticator_app: b(4),
+                sms: b(5),
+                email: b(6),
+                backup_codes: b(7),
+            },
+            sms_provider: b(5).then(|| "twilio".to_string()),
+            default_method: if b(4) {
+                Method::AuthenticatorApp
+            } else if b(6) {
+                Method::Email
+            } else {
+                Method::Sms
+            },
+            ..Settings::default()
         };
         for status in statuses {
             for failures in [0, 19, 20] {

@@ -229,7 +229,7 @@ fn the_terminal_qr_code_decodes_to_the_uri() {
         let light = match c {
             '\u{2588}' => true,
             ' ' => false,
-            '\u{2580}' => y % 2 == 0,
+            '\u{2580}' => y.is_multiple_of(2),
             '\u{2584}' => y % 2 == 1,
             other => panic!("unexpected {other:?}"),
         };
