@@ -43,7 +43,7 @@ pub enum Command {
     /// Users: list, overview, show, resets, unlock, backup codes, phone and email.
     #[command(subcommand)]
     Users(UsersCmd),
-    /// SMS provider integrations: add, show, list, select, check, test.
+    /// Integrations (SMS providers, SMTP relays): add, show, list, select, check, test.
     #[command(subcommand)]
     Integrations(IntegrationsCmd),
     /// Email sender: send a test email.
@@ -176,6 +176,9 @@ pub enum UsersCmd {
         user: String,
         /// The number.
         number: String,
+        /// Also for a user twofold has not seen sign in yet (creates the user, not enrolled).
+        #[arg(long)]
+        create: bool,
     },
     /// Set a user's email address.
     #[command(name = "set-email")]
@@ -184,6 +187,9 @@ pub enum UsersCmd {
         user: String,
         /// The address.
         address: String,
+        /// Also for a user twofold has not seen sign in yet (creates the user, not enrolled).
+        #[arg(long)]
+        create: bool,
     },
     /// Set a user's own default method (authenticator_app, sms, email).
     #[command(name = "set-default-method")]
@@ -229,36 +235,40 @@ pub enum IntegrationsCmd {
     },
 }
 
-/// Kinds of SMS integration.
+/// Kinds of integration.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 #[value(rename_all = "snake_case")]
 pub enum IntegrationKind {
-    /// A Twilio-compatible HTTP API.
+    /// A Twilio-compatible Messages API (SMS).
     Twilio,
-    /// A generic JSON webhook.
+    /// A generic JSON webhook signed with HMAC-SHA256 (SMS).
     Webhook,
+    /// An SMTP relay (email).
+    Smtp,
 }
 
 /// `integrations add`
+///
+/// Settings by kind: twilio `account_sid`, `from` (E.164) or `messaging_service_sid`,
+/// `api_key_sid`, `base_url`; webhook `url`; smtp `host`, `port`, `security`
+/// (starttls, tls, none), `username`. Secrets by kind: twilio `auth_token`, webhook
+/// `signing_key`, smtp `password`, each read from a file so it stays out of the shell history.
 #[derive(Args, Debug)]
 pub struct IntegrationAddArgs {
-    /// Integration name.
+    /// Integration name (letters, digits, '-', '_', '.').
     pub name: String,
-    /// Provider API kind.
+    /// What it talks to.
     #[arg(long, value_enum)]
     pub kind: IntegrationKind,
-    /// The provider's base URL (Twilio) or the webhook URL.
+    /// A setting, KEY=VALUE (repeat): `--set account_sid=AC... --set from=+14155550100`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
+    /// A secret read from a file, KEY=FILE (repeat): `--secret-file auth_token=/root/twilio.token`.
+    #[arg(long = "secret-file", value_name = "KEY=FILE")]
+    pub secret_files: Vec<String>,
+    /// Replace an existing integration of this name (its health history is kept).
     #[arg(long)]
-    pub url: String,
-    /// Account id (Twilio account SID).
-    #[arg(long)]
-    pub account: Option<String>,
-    /// File holding the auth token or webhook bearer token (kept out of the shell history).
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
-    /// Sender number or id.
-    #[arg(long)]
-    pub from: Option<String>,
+    pub replace: bool,
 }
 
 /// `email ...`
@@ -322,7 +332,8 @@ pub struct WhyArgs {
     /// Decide a hypothetical sign-in from this remote address.
     #[arg(long)]
     pub rhost: Option<String>,
-    /// Roles (groups) of the hypothetical sign-in; repeat for several.
+    /// Roles (groups) of the hypothetical sign-in; repeat for several (default: the user's
+    /// Unix groups from `id -Gn`, when the user exists on this host).
     #[arg(long = "role", value_name = "GROUP")]
     pub roles: Vec<String>,
     /// How many recent decisions to explain.
@@ -361,6 +372,9 @@ pub struct DoctorArgs {
     /// Skip the host checks (sshd, PAM, clock): check only the daemon and its settings.
     #[arg(long)]
     pub daemon_only: bool,
+    /// Do not contact the SMS provider and SMTP relay; report their last known health instead.
+    #[arg(long)]
+    pub no_provider_check: bool,
 }
 
 /// How `doctor` reads sshd's effective configuration.

@@ -70,15 +70,48 @@ pub fn why(c: &Client, out: Out, a: &WhyArgs) -> Result<(), CtlError> {
     if a.limit > 100 {
         return Err(CtlError::Usage("--limit must be at most 100".into()));
     }
-    let d = c.call(
+    let (roles, roles_from) = if a.roles.is_empty() {
+        match unix_groups(&a.user) {
+            Some(g) => (g, "the user's Unix groups (id -Gn)"),
+            None => (
+                Vec::new(),
+                "none: not a user on this host; give --role GROUP",
+            ),
+        }
+    } else {
+        (a.roles.clone(), "the command line")
+    };
+    let mut d = c.call(
         "why",
         json!({
             "user": a.user, "service": a.service, "rhost": a.rhost,
-            "roles": a.roles, "limit": a.limit,
+            "roles": roles, "limit": a.limit,
         }),
     )?;
+    if let Some(h) = d.get_mut("hypothetical").and_then(Value::as_object_mut) {
+        h.insert("roles_from".into(), Value::String(roles_from.into()));
+    }
     out.emit(&d, || print_why(&d));
     Ok(())
+}
+
+/// The user's Unix groups as PAM would see them, if the user exists on this host.
+fn unix_groups(user: &str) -> Option<Vec<String>> {
+    let out = std::process::Command::new("id")
+        .arg("-Gn")
+        .arg("--")
+        .arg(user)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 fn chain(v: &Value) -> Vec<String> {
@@ -121,7 +154,11 @@ fn print_why(d: &Value) {
             if roles.is_empty() {
                 String::new()
             } else {
-                format!(" with roles {}", text(&hyp["roles"]))
+                format!(
+                    " with roles {} (from {})",
+                    text(&hyp["roles"]),
+                    field(hyp, "roles_from")
+                )
             },
             field(hyp, "verdict")
         );

@@ -1,39 +1,37 @@
 //! `twofoldctl integrations ...`, `email test`, `delivery log`.
 
-use crate::cli::{DeliveryCmd, EmailCmd, IntegrationKind, IntegrationsCmd};
+use crate::cli::{DeliveryCmd, EmailCmd, IntegrationAddArgs, IntegrationKind, IntegrationsCmd};
 use crate::client::Client;
 use crate::error::{CtlError, file_error};
-use crate::output::{Out, field, int_of, kv, list_of, str_of, table};
+use crate::output::{Out, field, int_of, kv, list_of, str_of, table, text};
 use crate::time;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// Runs an `integrations` subcommand.
 pub fn integrations(c: &Client, out: Out, cmd: &IntegrationsCmd) -> Result<(), CtlError> {
     match cmd {
         IntegrationsCmd::Add(a) => {
-            let token = match &a.token_file {
-                Some(p) => Some(
-                    std::fs::read_to_string(p)
-                        .map_err(|e| file_error(p, e))?
-                        .trim()
-                        .to_string(),
-                ),
-                None => None,
-            };
+            let (settings, secrets) = add_args(a)?;
             let kind = match a.kind {
                 IntegrationKind::Twilio => "twilio",
                 IntegrationKind::Webhook => "webhook",
+                IntegrationKind::Smtp => "smtp",
             };
             let d = c.call(
                 "integrations.add",
                 json!({
-                    "name": a.name, "kind": kind, "url": a.url,
-                    "account": a.account, "token": token, "from": a.from,
+                    "name": a.name, "kind": kind, "settings": settings,
+                    "secrets": secrets, "replace": a.replace,
                 }),
             )?;
             out.emit(&d, || {
+                let next = if kind == "smtp" {
+                    format!("twofoldctl settings set email.smtp_integration {}", a.name)
+                } else {
+                    format!("twofoldctl integrations use-for-sms {}", a.name)
+                };
                 println!(
-                    "integration {} ({kind}) saved; select it with `twofoldctl integrations use-for-sms {}`",
+                    "integration {} ({kind}) saved; check it with `twofoldctl integrations check {}`, select it with `{next}`",
                     a.name, a.name
                 )
             });
@@ -47,19 +45,19 @@ pub fn integrations(c: &Client, out: Out, cmd: &IntegrationsCmd) -> Result<(), C
             out.emit(&d, || {
                 let list = list_of(&d, "integrations");
                 if list.is_empty() {
-                    println!("no integrations; add one with `twofoldctl integrations add NAME --kind twilio|webhook --url URL`");
+                    println!("no integrations; add one with `twofoldctl integrations add NAME --kind twilio|webhook|smtp --set KEY=VALUE --secret-file KEY=FILE`");
                     return;
                 }
                 println!(
                     "{}",
                     table(
-                        &["NAME", "KIND", "URL", "SMS PROVIDER", "HEALTH"],
+                        &["NAME", "KIND", "CHANNEL", "SELECTED", "HEALTH"],
                         list.iter().map(|i| vec![
                             field(i, "name"),
                             field(i, "kind"),
-                            field(i, "url"),
-                            if i["selected"] == Value::Bool(true) { "selected".into() } else { "-".into() },
-                            field(i, "health"),
+                            field(i, "channel"),
+                            if i["selected"] == Value::Bool(true) { "yes".into() } else { "-".into() },
+                            health_text(&i["health"]),
                         ])
                     )
                 );
@@ -160,14 +158,86 @@ pub fn delivery(c: &Client, out: Out, cmd: &DeliveryCmd) -> Result<(), CtlError>
     Ok(())
 }
 
-fn print_integration(d: &Value) {
-    let mut rows: Vec<(&str, String)> = Vec::new();
-    if let Some(m) = d.as_object() {
-        for (k, v) in m {
-            rows.push((k.as_str(), crate::output::text(v)));
-        }
+/// `--set KEY=VALUE` words as a JSON object (numbers and booleans typed), `--secret-file
+/// KEY=FILE` as an object of the files' contents (trimmed).
+fn add_args(a: &IntegrationAddArgs) -> Result<(Value, Value), CtlError> {
+    let split = |w: &str, what: &str| {
+        w.split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
+            .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+            .ok_or_else(|| CtlError::Usage(format!("{what} {w:?} is not KEY=VALUE")))
+    };
+    let mut settings = Map::new();
+    for w in &a.settings {
+        let (k, v) = split(w, "--set")?;
+        let typed = match serde_json::from_str::<Value>(&v) {
+            Ok(x @ (Value::Number(_) | Value::Bool(_))) => x,
+            _ => Value::String(v),
+        };
+        settings.insert(k, typed);
     }
-    println!("{}", kv(&rows));
+    let mut secrets = Map::new();
+    for w in &a.secret_files {
+        let (k, f) = split(w, "--secret-file")?;
+        let path = std::path::Path::new(&f);
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+        secrets.insert(k, Value::String(text.trim().to_string()));
+    }
+    Ok((Value::Object(settings), Value::Object(secrets)))
+}
+
+fn health_text(h: &Value) -> String {
+    match h.get("reason").and_then(Value::as_str) {
+        Some(r) if !r.is_empty() => format!("{} ({r})", str_of(h, "state")),
+        _ => str_of(h, "state").to_string(),
+    }
+}
+
+fn when(v: &Value) -> String {
+    v.as_i64().map(time::fmt).unwrap_or_else(|| "never".into())
+}
+
+fn print_integration(d: &Value) {
+    let settings: Vec<String> = d["settings"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", text(v))).collect())
+        .unwrap_or_default();
+    let h = &d["health"];
+    println!(
+        "{}",
+        kv(&[
+            ("name", field(d, "name")),
+            ("kind", field(d, "kind")),
+            ("channel", field(d, "channel")),
+            (
+                "selected",
+                if d["selected"] == Value::Bool(true) {
+                    "yes".into()
+                } else {
+                    "no".into()
+                }
+            ),
+            (
+                "settings",
+                if settings.is_empty() {
+                    "-".into()
+                } else {
+                    settings.join(", ")
+                }
+            ),
+            (
+                "secrets",
+                if d["has_secrets"] == Value::Bool(true) {
+                    "stored (encrypted; never shown)".into()
+                } else {
+                    "none".into()
+                }
+            ),
+            ("health", health_text(h)),
+            ("last success", when(&h["last_success_at"])),
+            ("last failure", when(&h["last_failure_at"])),
+        ])
+    );
 }
 
 fn print_send(d: &Value, what: &str) {

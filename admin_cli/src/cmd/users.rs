@@ -59,14 +59,28 @@ pub fn run(c: &Client, out: Out, cmd: &UsersCmd) -> Result<(), CtlError> {
             let d = c.call("users.remind_pending", json!({}))?;
             out.emit(&d, || print_reminders(&d));
         }
-        UsersCmd::SetPhone { user, number } => {
-            let d = c.call("users.set_phone", json!({ "user": user, "phone": number }))?;
+        UsersCmd::SetPhone {
+            user,
+            number,
+            create,
+        } => {
+            let d = c.call(
+                "users.set_phone",
+                json!({ "user": user, "phone": number, "create": create }),
+            )?;
             out.emit(&d, || {
                 println!("{user}: phone number set to {}", field(&d, "phone"))
             });
         }
-        UsersCmd::SetEmail { user, address } => {
-            let d = c.call("users.set_email", json!({ "user": user, "email": address }))?;
+        UsersCmd::SetEmail {
+            user,
+            address,
+            create,
+        } => {
+            let d = c.call(
+                "users.set_email",
+                json!({ "user": user, "email": address, "create": create }),
+            )?;
             out.emit(&d, || {
                 println!("{user}: email address set to {}", field(&d, "email"))
             });

@@ -7,6 +7,9 @@ use serde_json::Value;
 
 /// Every daemon-side check, from the facts the daemon sent.
 pub fn checks(f: &Value, pending_threshold: u32) -> Vec<Check> {
+    if f["store_ok"] == Value::Bool(false) {
+        return vec![store(f)];
+    }
     let s = &f["settings"];
     let mut out = vec![master_toggle(s), methods(s), required_enrollment(s)];
     out.push(store(f));

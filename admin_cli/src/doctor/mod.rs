@@ -21,7 +21,10 @@ use serde_json::json;
 /// Runs every check and prints the report.
 pub fn run(c: &Client, out: Out, a: &DoctorArgs) -> Result<(), CtlError> {
     let mut checks = Vec::new();
-    match c.call("doctor.facts", json!({})) {
+    match c.call(
+        "doctor.facts",
+        json!({ "check_integrations": !a.no_provider_check }),
+    ) {
         Ok(f) => {
             checks.push(Check::ok(
                 "daemon",
