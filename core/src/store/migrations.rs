@@ -32,6 +32,11 @@ Migration {
     version: 2,
     name: "0002_delivery",
     sql: include_str!("../../migrations/sqlite/0002_delivery.sql"),
+},
+Migration {
+    version: 3,
+    name: "0003_oidc",
+    sql: include_str!("../../migrations/sqlite/0003_oidc.sql"),
 }];
 
 /// The PostgreSQL migrations, in order (same numbers and names as [`SQLITE`]).
@@ -44,6 +49,11 @@ Migration {
     version: 2,
     name: "0002_delivery",
     sql: include_str!("../../migrations/postgres/0002_delivery.sql"),
+},
+Migration {
+    version: 3,
+    name: "0003_oidc",
+    sql: include_str!("../../migrations/postgres/0003_oidc.sql"),
 }];
 
 /// The newest schema version this build knows.

@@ -17,9 +17,11 @@ use crate::settings::Settings;
 pub mod conformance;
 pub mod delivery;
 pub mod migrations;
+pub mod oidc;
 mod shared;
 pub mod sqlite;
 mod sqlite_delivery;
+mod sqlite_oidc;
 
 /// Enrollment state of a user's authenticator app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,6 +235,12 @@ pub struct VersionedSettings {
 pub trait Store: Send + Sync {
     /// The delivery half (outbox, integrations, delivery log), if this backend keeps one.
     fn delivery(&self) -> Option<&dyn delivery::DeliveryStore> {
+        None
+    }
+
+    /// The OpenID Connect provider's half (clients, codes, tokens, web sessions, signing keys),
+    /// if this backend keeps one.
+    fn oidc(&self) -> Option<&dyn oidc::OidcStore> {
         None
     }
 

@@ -140,6 +140,10 @@ impl Store for SqliteStore {
         Some(self)
     }
 
+    fn oidc(&self) -> Option<&dyn crate::store::oidc::OidcStore> {
+        Some(self)
+    }
+
     fn describe(&self) -> String {
         format!(
             "sqlite {} (WAL, synchronous={})",

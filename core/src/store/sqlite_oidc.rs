@@ -1,0 +1,473 @@
+//! The SQLite implementation of [`OidcStore`], on the connections of [`SqliteStore`].
+//!
+//! Single use is one conditional statement (`UPDATE ... WHERE used_at IS NULL RETURNING`), so
+//! concurrent redemptions of one code or one refresh token have exactly one winner. Rotation of
+//! a refresh token (spend + insert the successor) runs in one `BEGIN IMMEDIATE` transaction.
+
+use super::oidc::{
+    AccessToken, AuthCode, AuthContext, CodeUse, OidcClient, OidcStore, RefreshToken, RefreshUse,
+    SigningKey, WebSession,
+};
+use super::sqlite::SqliteStore;
+use crate::clock::UnixTime;
+use crate::error::{Error, Result};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+
+fn to_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn from_json(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn hash32(v: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
+    v.try_into().map_err(|v: Vec<u8>| {
+        rusqlite::Error::FromSqlConversionFailure(
+            v.len(),
+            rusqlite::types::Type::Blob,
+            "a stored hash is not 32 bytes".into(),
+        )
+    })
+}
+
+const CLIENT_COLS: &str =
+    "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, created_at";
+
+fn client_row(r: &Row<'_>) -> rusqlite::Result<OidcClient> {
+    Ok(OidcClient {
+        client_id: r.get(0)?,
+        name: r.get(1)?,
+        secret_hash: r.get(2)?,
+        redirect_uris: from_json(&r.get::<_, String>(3)?),
+        post_logout_redirect_uris: from_json(&r.get::<_, String>(4)?),
+        created_at: r.get(5)?,
+    })
+}
+
+const CODE_COLS: &str = "hash, grant_id, client_id, redirect_uri, scope, nonce, code_challenge, \
+     user_name, auth_time, amr, acr, created_at, expires_at";
+
+fn code_row(r: &Row<'_>) -> rusqlite::Result<AuthCode> {
+    Ok(AuthCode {
+        hash: hash32(r.get(0)?)?,
+        grant_id: r.get(1)?,
+        client_id: r.get(2)?,
+        redirect_uri: r.get(3)?,
+        scope: r.get(4)?,
+        nonce: r.get(5)?,
+        code_challenge: r.get(6)?,
+        auth: AuthContext {
+            user: r.get(7)?,
+            auth_time: r.get(8)?,
+            amr: from_json(&r.get::<_, String>(9)?),
+            acr: r.get(10)?,
+        },
+        created_at: r.get(11)?,
+        expires_at: r.get(12)?,
+    })
+}
+
+const REFRESH_COLS: &str = "hash, grant_id, client_id, scope, user_name, auth_time, amr, acr, \
+     created_at, expires_at";
+
+fn refresh_row(r: &Row<'_>) -> rusqlite::Result<RefreshToken> {
+    Ok(RefreshToken {
+        hash: hash32(r.get(0)?)?,
+        grant_id: r.get(1)?,
+        client_id: r.get(2)?,
+        scope: r.get(3)?,
+        auth: AuthContext {
+            user: r.get(4)?,
+            auth_time: r.get(5)?,
+            amr: from_json(&r.get::<_, String>(6)?),
+            acr: r.get(7)?,
+        },
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+    })
+}
+
+fn insert_refresh(conn: &rusqlite::Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
+    conn.execute(
+        &format!("INSERT INTO oidc_refresh_tokens ({REFRESH_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        params![
+            &t.hash[..],
+            t.grant_id,
+            t.client_id,
+            t.scope,
+            t.auth.user,
+            t.auth.auth_time,
+            to_json(&t.auth.amr),
+            t.auth.acr,
+            t.created_at,
+            t.expires_at
+        ],
+    )
+}
+
+impl OidcStore for SqliteStore {
+    fn put_client(&self, c: &OidcClient) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            &format!("INSERT OR REPLACE INTO oidc_clients ({CLIENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            params![
+                c.client_id,
+                c.name,
+                c.secret_hash,
+                to_json(&c.redirect_uris),
+                to_json(&c.post_logout_redirect_uris),
+                c.created_at
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn get_client(&self, client_id: &str) -> Result<Option<OidcClient>> {
+        let conn = self.conn();
+        conn.query_row(
+            &format!("SELECT {CLIENT_COLS} FROM oidc_clients WHERE client_id = ?1"),
+            params![client_id],
+            client_row,
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    fn list_clients(&self) -> Result<Vec<OidcClient>> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT {CLIENT_COLS} FROM oidc_clients ORDER BY client_id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st.query_map([], client_row).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn delete_client(&self, client_id: &str) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let n = tx
+            .execute(
+                "DELETE FROM oidc_clients WHERE client_id = ?1",
+                params![client_id],
+            )
+            .map_err(|e| self.err(e))?;
+        for table in ["oidc_access_tokens", "oidc_refresh_tokens", "oidc_codes"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE client_id = ?1"),
+                params![client_id],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+
+    fn put_code(&self, c: &AuthCode) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            &format!("INSERT INTO oidc_codes ({CODE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+            params![
+                &c.hash[..],
+                c.grant_id,
+                c.client_id,
+                c.redirect_uri,
+                c.scope,
+                c.nonce,
+                c.code_challenge,
+                c.auth.user,
+                c.auth.auth_time,
+                to_json(&c.auth.amr),
+                c.auth.acr,
+                c.created_at,
+                c.expires_at
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> Result<CodeUse> {
+        let conn = self.conn();
+        let fresh = conn
+            .query_row(
+                &format!(
+                    "UPDATE oidc_codes SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL RETURNING {CODE_COLS}"
+                ),
+                params![&hash[..], now],
+                code_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if let Some(c) = fresh {
+            return Ok(CodeUse::Fresh(c));
+        }
+        let spent: Option<String> = conn
+            .query_row(
+                "SELECT grant_id FROM oidc_codes WHERE hash = ?1",
+                params![&hash[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(match spent {
+            Some(grant_id) => CodeUse::Replayed { grant_id },
+            None => CodeUse::Unknown,
+        })
+    }
+
+    fn put_access_token(&self, t: &AccessToken) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO oidc_access_tokens (hash, grant_id, client_id, scope, user_name, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![&t.hash[..], t.grant_id, t.client_id, t.scope, t.user, t.expires_at],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn get_access_token(&self, hash: &[u8; 32], now: UnixTime) -> Result<Option<AccessToken>> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT hash, grant_id, client_id, scope, user_name, expires_at FROM oidc_access_tokens \
+             WHERE hash = ?1 AND expires_at > ?2",
+            params![&hash[..], now],
+            |r| {
+                Ok(AccessToken {
+                    hash: hash32(r.get(0)?)?,
+                    grant_id: r.get(1)?,
+                    client_id: r.get(2)?,
+                    scope: r.get(3)?,
+                    user: r.get(4)?,
+                    expires_at: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    fn put_refresh_token(&self, t: &RefreshToken) -> Result<()> {
+        let conn = self.conn();
+        insert_refresh(&conn, t).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn rotate_refresh_token(
+        &self,
+        hash: &[u8; 32],
+        client_id: &str,
+        now: UnixTime,
+        next: &mut dyn FnMut(&RefreshToken) -> RefreshToken,
+    ) -> Result<RefreshUse> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let spent = tx
+            .query_row(
+                &format!(
+                    "UPDATE oidc_refresh_tokens SET used_at = ?3 \
+                     WHERE hash = ?1 AND client_id = ?2 AND used_at IS NULL AND revoked_at IS NULL \
+                     RETURNING {REFRESH_COLS}"
+                ),
+                params![&hash[..], client_id, now],
+                refresh_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let outcome = match spent {
+            Some(old) if old.expires_at <= now => RefreshUse::Expired,
+            Some(old) => {
+                let new = next(&old);
+                insert_refresh(&tx, &new).map_err(|e| self.err(e))?;
+                RefreshUse::Rotated(new)
+            }
+            None => {
+                let known: Option<String> = tx
+                    .query_row(
+                        "SELECT grant_id FROM oidc_refresh_tokens WHERE hash = ?1 AND client_id = ?2",
+                        params![&hash[..], client_id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| self.err(e))?;
+                match known {
+                    Some(grant_id) => RefreshUse::Reused { grant_id },
+                    None => RefreshUse::Unknown,
+                }
+            }
+        };
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(outcome)
+    }
+
+    fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM oidc_access_tokens WHERE grant_id = ?1",
+            params![grant_id],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE oidc_refresh_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE grant_id = ?1",
+            params![grant_id, now],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn revoke_user_tokens(&self, user: &str, now: UnixTime) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM oidc_access_tokens WHERE user_name = ?1",
+            params![user],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE oidc_refresh_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE user_name = ?1",
+            params![user, now],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn put_web_session(&self, s: &WebSession) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR REPLACE INTO oidc_web_sessions (hash, user_name, data, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&s.hash[..], s.user, s.data, s.created_at, s.expires_at],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn get_web_session(&self, hash: &[u8; 32], now: UnixTime) -> Result<Option<WebSession>> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT hash, user_name, data, created_at, expires_at FROM oidc_web_sessions \
+             WHERE hash = ?1 AND expires_at > ?2",
+            params![&hash[..], now],
+            |r| {
+                Ok(WebSession {
+                    hash: hash32(r.get(0)?)?,
+                    user: r.get(1)?,
+                    data: r.get(2)?,
+                    created_at: r.get(3)?,
+                    expires_at: r.get(4)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    fn delete_web_session(&self, hash: &[u8; 32]) -> Result<bool> {
+        let conn = self.conn();
+        let n = conn
+            .execute(
+                "DELETE FROM oidc_web_sessions WHERE hash = ?1",
+                params![&hash[..]],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+
+    fn delete_user_web_sessions(&self, user: &str) -> Result<u64> {
+        let conn = self.conn();
+        let n = conn
+            .execute(
+                "DELETE FROM oidc_web_sessions WHERE user_name = ?1",
+                params![user],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+
+    fn put_signing_key(&self, k: &SigningKey) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO oidc_signing_keys (kid, alg, private_key, created_at, activates_at, retires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![k.kid, k.alg, k.private_key, k.created_at, k.activates_at, k.retires_at],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare(
+                "SELECT kid, alg, private_key, created_at, activates_at, retires_at \
+                 FROM oidc_signing_keys ORDER BY created_at, kid",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(SigningKey {
+                    kid: r.get(0)?,
+                    alg: r.get(1)?,
+                    private_key: r.get(2)?,
+                    created_at: r.get(3)?,
+                    activates_at: r.get(4)?,
+                    retires_at: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn retire_signing_key(&self, kid: &str, retires_at: UnixTime) -> Result<()> {
+        let conn = self.conn();
+        let n = conn
+            .execute(
+                "UPDATE oidc_signing_keys SET retires_at = ?2 WHERE kid = ?1",
+                params![kid, retires_at],
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("no signing key with kid {kid}")));
+        }
+        Ok(())
+    }
+
+    fn purge_expired(&self, now: UnixTime) -> Result<u64> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let mut n = 0u64;
+        // Spent codes are kept for an hour past their expiry so that a late replay is still
+        // recognized and its grant revoked.
+        for sql in [
+            "DELETE FROM oidc_codes WHERE expires_at <= ?1 - 3600",
+            "DELETE FROM oidc_access_tokens WHERE expires_at <= ?1",
+            "DELETE FROM oidc_refresh_tokens WHERE expires_at <= ?1",
+            "DELETE FROM oidc_web_sessions WHERE expires_at <= ?1",
+            "DELETE FROM oidc_signing_keys WHERE retires_at IS NOT NULL AND retires_at <= ?1",
+        ] {
+            n += tx.execute(sql, params![now]).map_err(|e| self.err(e))? as u64;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests;
