@@ -18,6 +18,8 @@ pub mod conformance;
 pub mod delivery;
 pub mod migrations;
 pub mod oidc;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod shared;
 pub mod sqlite;
 mod sqlite_delivery;

@@ -1,0 +1,835 @@
+//! The [`Store`] operations on PostgreSQL: the same statements as SQLite in PostgreSQL's
+//! dialect. Single-use and counting operations are one conditional statement each; the few
+//! multi-statement writes lock the user row (`FOR UPDATE`) inside a transaction.
+
+use super::{Db, PgStore};
+use crate::clock::UnixTime;
+use crate::error::{Error, Result};
+use crate::proto::Method;
+use crate::settings::Settings;
+use crate::store::shared::{self, to_u32};
+use crate::store::{
+    AttemptCount, AuditEvent, AuditFilter, EnrollmentStatus, OobOutcome, SessionEnd, SignIn, Store,
+    UserRecord, VerificationSession, VersionedSettings,
+};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+const USER_COLS: &str = "name, status, totp_secret, totp_last_step, default_method, phone, email, \
+     consecutive_failures, password_hash, created_at, enrolled_at";
+
+const SESSION_COLS: &str = "id, user_name, service, rhost, method, invalid_attempts, resends, \
+     created_at, expires_at, ended";
+
+impl Db {
+    async fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
+        let c = self.client().await?;
+        let st = c.prepare_cached(sql).await.map_err(|e| self.e(e))?;
+        c.execute(&st, params).await.map_err(|e| self.e(e))
+    }
+
+    async fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+        let c = self.client().await?;
+        let st = c.prepare_cached(sql).await.map_err(|e| self.e(e))?;
+        c.query_opt(&st, params).await.map_err(|e| self.e(e))
+    }
+
+    async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        let c = self.client().await?;
+        let st = c.prepare_cached(sql).await.map_err(|e| self.e(e))?;
+        c.query(&st, params).await.map_err(|e| self.e(e))
+    }
+
+    fn get<'a, T: tokio_postgres::types::FromSql<'a>>(&self, r: &'a Row, i: usize) -> Result<T> {
+        r.try_get(i).map_err(|e| self.e(e))
+    }
+
+    fn bad(&self, what: &str, v: &str) -> Error {
+        Error::Database {
+            location: self.location.to_string(),
+            detail: format!("unknown stored {what} {v:?}"),
+        }
+    }
+
+    fn method(&self, s: &str) -> Result<Method> {
+        Method::parse(s).ok_or_else(|| self.bad("method", s))
+    }
+
+    fn user_from(&self, r: &Row) -> Result<UserRecord> {
+        let status: String = self.get(r, 1)?;
+        let default_method: Option<String> = self.get(r, 4)?;
+        Ok(UserRecord {
+            name: self.get(r, 0)?,
+            status: EnrollmentStatus::parse(&status).ok_or_else(|| self.bad("status", &status))?,
+            totp_secret: self.get(r, 2)?,
+            totp_last_step: self.get(r, 3)?,
+            default_method: default_method.map(|m| self.method(&m)).transpose()?,
+            phone: self.get(r, 5)?,
+            email: self.get(r, 6)?,
+            consecutive_failures: to_u32(self.get(r, 7)?),
+            password_hash: self.get(r, 8)?,
+            created_at: self.get(r, 9)?,
+            enrolled_at: self.get(r, 10)?,
+        })
+    }
+
+    fn session_from(&self, r: &Row) -> Result<VerificationSession> {
+        let method: String = self.get(r, 4)?;
+        let ended: Option<String> = self.get(r, 9)?;
+        Ok(VerificationSession {
+            id: self.get(r, 0)?,
+            user: self.get(r, 1)?,
+            service: self.get(r, 2)?,
+            rhost: self.get(r, 3)?,
+            method: self.method(&method)?,
+            invalid_attempts: to_u32(self.get(r, 5)?),
+            resends: to_u32(self.get(r, 6)?),
+            created_at: self.get(r, 7)?,
+            expires_at: self.get(r, 8)?,
+            ended: ended
+                .map(|s| SessionEnd::parse(&s).ok_or_else(|| self.bad("session end", &s)))
+                .transpose()?,
+        })
+    }
+
+    async fn get_user(&self, name: &str) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE name = $1");
+        match self.query_opt(&sql, &[&name]).await? {
+            Some(r) => self.user_from(&r).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn get_session(&self, id: &str) -> Result<Option<VerificationSession>> {
+        let sql = format!("SELECT {SESSION_COLS} FROM verification_sessions WHERE id = $1");
+        match self.query_opt(&sql, &[&id]).await? {
+            Some(r) => self.session_from(&r).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Explains why an operation on an open session changed nothing.
+    async fn session_not_open(&self, id: &str) -> Error {
+        match self.get_session(id).await {
+            Err(e) => e,
+            Ok(None) => shared::unknown_session(),
+            Ok(Some(s)) => match s.ended {
+                None => Error::Conflict("the verification session changed meanwhile".into()),
+                Some(how) => shared::ended_session(how.as_str()),
+            },
+        }
+    }
+
+    async fn load_settings(&self) -> Result<VersionedSettings> {
+        let row = self
+            .query_opt("SELECT version, document FROM settings WHERE id = 1", &[])
+            .await?;
+        match row {
+            None => Ok(VersionedSettings {
+                settings: Settings::default(),
+                version: 0,
+            }),
+            Some(r) => {
+                let version: i64 = self.get(&r, 0)?;
+                let doc: String = self.get(&r, 1)?;
+                shared::decode_settings(&self.location, version, &doc)
+            }
+        }
+    }
+}
+
+/// Owned copies of borrowed arguments, for the `'static` futures the runtime runs.
+fn own(s: &str) -> String {
+    s.to_owned()
+}
+
+impl Store for PgStore {
+    fn describe(&self) -> String {
+        format!(
+            "postgresql {}{} (synchronous_commit={}, pool {})",
+            self.db.location,
+            self.options
+                .schema
+                .as_deref()
+                .map(|s| format!(" schema {s}"))
+                .unwrap_or_default(),
+            self.synchronous_commit,
+            self.options.pool_size
+        )
+    }
+
+    fn load_settings(&self) -> Result<VersionedSettings> {
+        self.run(|db| async move { db.load_settings().await })
+    }
+
+    fn save_settings(&self, settings: &Settings, expected_version: i64) -> Result<i64> {
+        let doc = shared::encode_settings(settings, expected_version)?;
+        self.run(move |db| async move {
+            let n = if expected_version == 0 {
+                db.execute(
+                    "INSERT INTO settings (id, version, document) VALUES (1, 1, $1)
+                     ON CONFLICT (id) DO NOTHING",
+                    &[&doc],
+                )
+                .await?
+            } else {
+                db.execute(
+                    "UPDATE settings SET version = version + 1, document = $1
+                     WHERE id = 1 AND version = $2",
+                    &[&doc, &expected_version],
+                )
+                .await?
+            };
+            if n == 1 {
+                return Ok(expected_version + 1);
+            }
+            let current = db.load_settings().await?.version;
+            Err(shared::settings_conflict(current, expected_version))
+        })
+    }
+
+    fn get_user(&self, name: &str) -> Result<Option<UserRecord>> {
+        let name = own(name);
+        self.run(move |db| async move { db.get_user(&name).await })
+    }
+
+    fn ensure_user(&self, name: &str, now: UnixTime) -> Result<UserRecord> {
+        shared::check_user_name(name)?;
+        let name = own(name);
+        self.run(move |db| async move {
+            if let Some(u) = db.get_user(&name).await? {
+                return Ok(u);
+            }
+            db.execute(
+                "INSERT INTO users (name, status, created_at) VALUES ($1, 'not_enrolled', $2)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&name, &now],
+            )
+            .await?;
+            db.get_user(&name)
+                .await?
+                .ok_or_else(|| shared::unknown_user(&name))
+        })
+    }
+
+    fn list_users(&self, status: Option<EnrollmentStatus>) -> Result<Vec<UserRecord>> {
+        let status = status.map(EnrollmentStatus::as_str);
+        self.run(move |db| async move {
+            let sql = format!(
+                "SELECT {USER_COLS} FROM users WHERE ($1::TEXT IS NULL OR status = $1::TEXT)
+                 ORDER BY name COLLATE \"C\""
+            );
+            let rows = db.query(&sql, &[&status]).await?;
+            rows.iter().map(|r| db.user_from(r)).collect()
+        })
+    }
+
+    fn set_pending_secret(&self, name: &str, ciphertext: &[u8], now: UnixTime) -> Result<()> {
+        if ciphertext.is_empty() {
+            return Err(Error::Invalid("the encrypted secret is empty".into()));
+        }
+        let (name, ct) = (own(name), ciphertext.to_vec());
+        self.run(move |db| async move {
+            let mut c = db.client().await?;
+            let tx = c.transaction().await.map_err(|e| db.e(e))?;
+            let row = tx
+                .query_opt(
+                    "SELECT status FROM users WHERE name = $1 FOR UPDATE",
+                    &[&name],
+                )
+                .await
+                .map_err(|e| db.e(e))?;
+            let status: Option<String> = row.map(|r| db.get(&r, 0)).transpose()?;
+            match status.as_deref() {
+                None => return Err(shared::unknown_user(&name)),
+                Some("enrolled") => return Err(shared::already_enrolled(&name)),
+                Some(_) => {}
+            }
+            tx.execute(
+                "UPDATE users SET status = 'pending', totp_secret = $2, totp_last_step = NULL,
+                     secret_issued_at = $3, enrolled_at = NULL
+                 WHERE name = $1",
+                &[&name, &ct, &now],
+            )
+            .await
+            .map_err(|e| db.e(e))?;
+            tx.commit().await.map_err(|e| db.e(e))
+        })
+    }
+
+    fn confirm_enrollment(&self, name: &str, step: i64, now: UnixTime) -> Result<bool> {
+        let name = own(name);
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE users SET status = 'enrolled', totp_last_step = $2, enrolled_at = $3
+                     WHERE name = $1 AND status = 'pending'",
+                    &[&name, &step, &now],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn advance_totp_step(&self, name: &str, step: i64) -> Result<bool> {
+        let name = own(name);
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE users SET totp_last_step = $2
+                     WHERE name = $1 AND status = 'enrolled'
+                       AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                    &[&name, &step],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn reset_enrollment(&self, name: &str) -> Result<bool> {
+        let name = own(name);
+        self.run(move |db| async move {
+            // One statement: both changes commit together.
+            let row = db
+                .query_opt(
+                    "WITH gone AS (DELETE FROM backup_codes WHERE user_name = $1)
+                     UPDATE users SET status = 'not_enrolled', totp_secret = NULL,
+                         totp_last_step = NULL, secret_issued_at = NULL, enrolled_at = NULL
+                     WHERE name = $1 RETURNING name",
+                    &[&name],
+                )
+                .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    fn reset_pending(&self) -> Result<Vec<String>> {
+        self.run(|db| async move {
+            let mut c = db.client().await?;
+            let tx = c.transaction().await.map_err(|e| db.e(e))?;
+            let rows = tx
+                .query(
+                    "SELECT name FROM users WHERE status = 'pending'
+                     ORDER BY name COLLATE \"C\" FOR UPDATE",
+                    &[],
+                )
+                .await
+                .map_err(|e| db.e(e))?;
+            let names: Vec<String> = rows.iter().map(|r| db.get(r, 0)).collect::<Result<_>>()?;
+            tx.execute(
+                "DELETE FROM backup_codes WHERE user_name = ANY($1)",
+                &[&names],
+            )
+            .await
+            .map_err(|e| db.e(e))?;
+            tx.execute(
+                "UPDATE users SET status = 'not_enrolled', totp_secret = NULL,
+                     totp_last_step = NULL, secret_issued_at = NULL, enrolled_at = NULL
+                 WHERE name = ANY($1)",
+                &[&names],
+            )
+            .await
+            .map_err(|e| db.e(e))?;
+            tx.commit().await.map_err(|e| db.e(e))?;
+            Ok(names)
+        })
+    }
+
+    fn set_contact(
+        &self,
+        name: &str,
+        phone: Option<&str>,
+        email: Option<&str>,
+        default_method: Option<Method>,
+    ) -> Result<()> {
+        shared::check_not_empty("phone number", phone)?;
+        shared::check_not_empty("email address", email)?;
+        let (name, phone, email) = (own(name), phone.map(own), email.map(own));
+        let method = default_method.map(Method::as_str);
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE users SET phone = COALESCE($2::TEXT, phone),
+                         email = COALESCE($3::TEXT, email),
+                         default_method = COALESCE($4::TEXT, default_method)
+                     WHERE name = $1",
+                    &[&name, &phone, &email, &method],
+                )
+                .await?;
+            if n == 0 {
+                return Err(shared::unknown_user(&name));
+            }
+            Ok(())
+        })
+    }
+
+    fn clear_contact(&self, name: &str, field: &str) -> Result<()> {
+        let col = shared::contact_column(field)?;
+        let name = own(name);
+        self.run(move |db| async move {
+            let sql = format!("UPDATE users SET {col} = NULL WHERE name = $1");
+            if db.execute(&sql, &[&name]).await? == 0 {
+                return Err(shared::unknown_user(&name));
+            }
+            Ok(())
+        })
+    }
+
+    fn set_password_hash(&self, name: &str, phc: &str) -> Result<()> {
+        shared::check_not_empty("password hash", Some(phc))?;
+        let (name, phc) = (own(name), own(phc));
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE users SET password_hash = $2 WHERE name = $1",
+                    &[&name, &phc],
+                )
+                .await?;
+            if n == 0 {
+                return Err(shared::unknown_user(&name));
+            }
+            Ok(())
+        })
+    }
+
+    fn replace_backup_codes(&self, name: &str, hashes: &[[u8; 32]], now: UnixTime) -> Result<()> {
+        shared::check_unique_hashes(hashes)?;
+        let name = own(name);
+        let hashes: Vec<Vec<u8>> = hashes.iter().map(|h| h.to_vec()).collect();
+        self.run(move |db| async move {
+            let mut c = db.client().await?;
+            let tx = c.transaction().await.map_err(|e| db.e(e))?;
+            let user = tx
+                .query_opt("SELECT 1 FROM users WHERE name = $1 FOR UPDATE", &[&name])
+                .await
+                .map_err(|e| db.e(e))?;
+            if user.is_none() {
+                return Err(shared::unknown_user(&name));
+            }
+            tx.execute("DELETE FROM backup_codes WHERE user_name = $1", &[&name])
+                .await
+                .map_err(|e| db.e(e))?;
+            tx.execute(
+                "INSERT INTO backup_codes (user_name, hash, created_at)
+                 SELECT $1, h, $3 FROM unnest($2::BYTEA[]) AS h",
+                &[&name, &hashes, &now],
+            )
+            .await
+            .map_err(|e| db.e(e))?;
+            tx.commit().await.map_err(|e| db.e(e))
+        })
+    }
+
+    fn consume_backup_code(&self, name: &str, hash: &[u8; 32], now: UnixTime) -> Result<bool> {
+        let (name, hash) = (own(name), hash.to_vec());
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE backup_codes SET used_at = $3
+                     WHERE user_name = $1 AND hash = $2 AND used_at IS NULL",
+                    &[&name, &hash, &now],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn backup_codes_left(&self, name: &str) -> Result<u32> {
+        let name = own(name);
+        self.run(move |db| async move {
+            let rows = db
+                .query(
+                    "SELECT count(*) FROM backup_codes WHERE user_name = $1 AND used_at IS NULL",
+                    &[&name],
+                )
+                .await?;
+            let n: i64 = match rows.first() {
+                Some(r) => db.get(r, 0)?,
+                None => 0,
+            };
+            Ok(to_u32(n))
+        })
+    }
+
+    fn record_failure(&self, name: &str) -> Result<u32> {
+        let name = own(name);
+        self.run(move |db| async move {
+            let row = db
+                .query_opt(
+                    "UPDATE users SET consecutive_failures = consecutive_failures + 1
+                     WHERE name = $1 RETURNING consecutive_failures",
+                    &[&name],
+                )
+                .await?;
+            match row {
+                Some(r) => Ok(to_u32(db.get(&r, 0)?)),
+                None => Err(shared::unknown_user(&name)),
+            }
+        })
+    }
+
+    fn clear_failures(&self, name: &str) -> Result<()> {
+        let name = own(name);
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE users SET consecutive_failures = 0 WHERE name = $1",
+                    &[&name],
+                )
+                .await?;
+            if n == 0 {
+                return Err(shared::unknown_user(&name));
+            }
+            Ok(())
+        })
+    }
+
+    fn create_session(&self, s: &VerificationSession) -> Result<()> {
+        shared::check_id(&s.id)?;
+        shared::check_user_name(&s.user)?;
+        let s = s.clone();
+        self.run(move |db| async move {
+            let sql = format!(
+                "INSERT INTO verification_sessions ({SESSION_COLS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (id) DO NOTHING"
+            );
+            let n = db
+                .execute(
+                    &sql,
+                    &[
+                        &s.id,
+                        &s.user,
+                        &s.service,
+                        &s.rhost,
+                        &s.method.as_str(),
+                        &i64::from(s.invalid_attempts),
+                        &i64::from(s.resends),
+                        &s.created_at,
+                        &s.expires_at,
+                        &s.ended.map(SessionEnd::as_str),
+                    ],
+                )
+                .await?;
+            if n == 0 {
+                return Err(Error::Conflict(
+                    "a verification session with this id already exists".into(),
+                ));
+            }
+            Ok(())
+        })
+    }
+
+    fn get_session(&self, id: &str) -> Result<Option<VerificationSession>> {
+        let id = own(id);
+        self.run(move |db| async move { db.get_session(&id).await })
+    }
+
+    fn session_invalid_attempt(&self, id: &str, max: Option<u32>) -> Result<AttemptCount> {
+        let id = own(id);
+        let max = max.map(i64::from);
+        self.run(move |db| async move {
+            let row = db
+                .query_opt(
+                    "UPDATE verification_sessions
+                     SET invalid_attempts = invalid_attempts + 1,
+                         ended = CASE WHEN $2::BIGINT IS NOT NULL
+                                           AND invalid_attempts + 1 >= $2::BIGINT
+                                      THEN 'locked' ELSE ended END
+                     WHERE id = $1 AND ended IS NULL
+                     RETURNING invalid_attempts, ended",
+                    &[&id, &max],
+                )
+                .await?;
+            if let Some(r) = row {
+                let ended: Option<String> = db.get(&r, 1)?;
+                return Ok(AttemptCount {
+                    attempts: to_u32(db.get(&r, 0)?),
+                    locked: ended.as_deref() == Some("locked"),
+                });
+            }
+            // Not open: a session already locked stays locked (a racing attempt learns so).
+            match db.get_session(&id).await? {
+                None => Err(shared::unknown_session()),
+                Some(s) if s.ended == Some(SessionEnd::Locked) => Ok(AttemptCount {
+                    attempts: s.invalid_attempts,
+                    locked: true,
+                }),
+                Some(s) => Err(shared::ended_session(
+                    s.ended.map(SessionEnd::as_str).unwrap_or("changed"),
+                )),
+            }
+        })
+    }
+
+    fn session_resend(&self, id: &str, limit: Option<u32>) -> Result<Option<u32>> {
+        let id = own(id);
+        let limit = limit.map(i64::from);
+        self.run(move |db| async move {
+            let row = db
+                .query_opt(
+                    "UPDATE verification_sessions SET resends = resends + 1
+                     WHERE id = $1 AND ended IS NULL
+                       AND ($2::BIGINT IS NULL OR resends < $2::BIGINT)
+                     RETURNING resends",
+                    &[&id, &limit],
+                )
+                .await?;
+            if let Some(r) = row {
+                return Ok(Some(to_u32(db.get(&r, 0)?)));
+            }
+            match db.get_session(&id).await? {
+                None => Err(shared::unknown_session()),
+                Some(s) => match s.ended {
+                    Some(how) => Err(shared::ended_session(how.as_str())),
+                    None => Ok(None),
+                },
+            }
+        })
+    }
+
+    fn session_set_method(&self, id: &str, method: Method) -> Result<()> {
+        let id = own(id);
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE verification_sessions SET method = $2 WHERE id = $1 AND ended IS NULL",
+                    &[&id, &method.as_str()],
+                )
+                .await?;
+            if n == 1 {
+                return Ok(());
+            }
+            Err(db.session_not_open(&id).await)
+        })
+    }
+
+    fn end_session(&self, id: &str, how: SessionEnd) -> Result<bool> {
+        let id = own(id);
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE verification_sessions SET ended = $2 WHERE id = $1 AND ended IS NULL",
+                    &[&id, &how.as_str()],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn put_oob_code(&self, session: &str, hash: &[u8; 32], expires_at: UnixTime) -> Result<()> {
+        let (id, hash) = (own(session), hash.to_vec());
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "INSERT INTO oob_codes (session, hash, expires_at, used_at)
+                     SELECT $1::TEXT, $2::BYTEA, $3::BIGINT, NULL::BIGINT
+                     WHERE EXISTS (SELECT 1 FROM verification_sessions
+                                   WHERE id = $1::TEXT AND ended IS NULL)
+                     ON CONFLICT (session) DO UPDATE
+                     SET hash = EXCLUDED.hash, expires_at = EXCLUDED.expires_at, used_at = NULL",
+                    &[&id, &hash, &expires_at],
+                )
+                .await?;
+            if n == 1 {
+                return Ok(());
+            }
+            Err(db.session_not_open(&id).await)
+        })
+    }
+
+    fn consume_oob_code(
+        &self,
+        session: &str,
+        hash: &[u8; 32],
+        now: UnixTime,
+    ) -> Result<OobOutcome> {
+        let (id, hash) = (own(session), hash.to_vec());
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "UPDATE oob_codes SET used_at = $3
+                     WHERE session = $1 AND hash = $2 AND used_at IS NULL AND expires_at > $3
+                       AND EXISTS (SELECT 1 FROM verification_sessions
+                                   WHERE id = $1 AND ended IS NULL)",
+                    &[&id, &hash, &now],
+                )
+                .await?;
+            if n == 1 {
+                return Ok(OobOutcome::Accepted);
+            }
+            let expired = db
+                .query_opt(
+                    "SELECT 1 FROM oob_codes o JOIN verification_sessions s ON s.id = o.session
+                     WHERE o.session = $1 AND o.hash = $2 AND o.used_at IS NULL
+                       AND o.expires_at <= $3 AND s.ended IS NULL",
+                    &[&id, &hash, &now],
+                )
+                .await?;
+            Ok(match expired {
+                Some(_) => OobOutcome::Expired,
+                None => OobOutcome::NoMatch,
+            })
+        })
+    }
+
+    fn add_device(&self, name: &str, token_hash: &[u8; 32], expires_at: UnixTime) -> Result<()> {
+        let (name, hash) = (own(name), token_hash.to_vec());
+        self.run(move |db| async move {
+            let n = db
+                .execute(
+                    "INSERT INTO devices (user_name, token_hash, expires_at)
+                     SELECT $1::TEXT, $2::BYTEA, $3::BIGINT
+                     WHERE EXISTS (SELECT 1 FROM users WHERE name = $1::TEXT)
+                     ON CONFLICT (user_name, token_hash)
+                     DO UPDATE SET expires_at = EXCLUDED.expires_at",
+                    &[&name, &hash, &expires_at],
+                )
+                .await?;
+            if n == 0 {
+                return Err(shared::unknown_user(&name));
+            }
+            Ok(())
+        })
+    }
+
+    fn device_known(&self, name: &str, token_hash: &[u8; 32], now: UnixTime) -> Result<bool> {
+        let (name, hash) = (own(name), token_hash.to_vec());
+        self.run(move |db| async move {
+            let hit = db
+                .query_opt(
+                    "SELECT 1 FROM devices
+                     WHERE user_name = $1 AND token_hash = $2 AND expires_at > $3",
+                    &[&name, &hash, &now],
+                )
+                .await?;
+            Ok(hit.is_some())
+        })
+    }
+
+    fn forget_devices(&self, name: &str) -> Result<()> {
+        let name = own(name);
+        self.run(move |db| async move {
+            let row = db
+                .query_opt(
+                    "WITH gone AS (DELETE FROM devices WHERE user_name = $1)
+                     SELECT 1 FROM users WHERE name = $1",
+                    &[&name],
+                )
+                .await?;
+            if row.is_none() {
+                return Err(shared::unknown_user(&name));
+            }
+            Ok(())
+        })
+    }
+
+    fn record_signin(&self, s: &SignIn) -> Result<()> {
+        shared::check_user_name(&s.user)?;
+        let s = s.clone();
+        self.run(move |db| async move {
+            db.execute(
+                "INSERT INTO signins (user_name, service, rhost, outcome, reason, at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&s.user, &s.service, &s.rhost, &s.outcome, &s.reason, &s.at],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn rhost_seen(
+        &self,
+        name: &str,
+        rhost: &str,
+        since: UnixTime,
+        depth: u32,
+    ) -> Result<Option<UnixTime>> {
+        let (name, rhost, depth) = (own(name), own(rhost), i64::from(depth));
+        self.run(move |db| async move {
+            let row = db
+                .query_opt(
+                    "WITH recent AS (
+                         SELECT rhost, MAX(at) AS last FROM signins
+                         WHERE user_name = $1 AND outcome = 'success' AND rhost IS NOT NULL
+                         GROUP BY rhost ORDER BY last DESC, rhost COLLATE \"C\" LIMIT $4
+                     )
+                     SELECT last FROM recent WHERE rhost = $2 AND last > $3",
+                    &[&name, &rhost, &since, &depth],
+                )
+                .await?;
+            row.map(|r| db.get(&r, 0)).transpose()
+        })
+    }
+
+    fn recent_signins(&self, name: &str, limit: u32) -> Result<Vec<SignIn>> {
+        let (name, limit) = (own(name), i64::from(limit));
+        self.run(move |db| async move {
+            let rows = db
+                .query(
+                    "SELECT user_name, service, rhost, outcome, reason, at FROM signins
+                     WHERE user_name = $1 ORDER BY at DESC, id DESC LIMIT $2",
+                    &[&name, &limit],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(SignIn {
+                        user: db.get(r, 0)?,
+                        service: db.get(r, 1)?,
+                        rhost: db.get(r, 2)?,
+                        outcome: db.get(r, 3)?,
+                        reason: db.get(r, 4)?,
+                        at: db.get(r, 5)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn audit(&self, e: &AuditEvent) -> Result<()> {
+        let e = e.clone();
+        self.run(move |db| async move {
+            db.execute(
+                "INSERT INTO audit (at, actor, event, user_name, outcome, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&e.at, &e.actor, &e.event, &e.user, &e.outcome, &e.detail],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        let f = f.clone();
+        self.run(move |db| async move {
+            let limit = shared::audit_limit(f.limit);
+            let rows = db
+                .query(
+                    "SELECT at, actor, event, user_name, outcome, detail FROM audit
+                     WHERE ($1::TEXT IS NULL OR user_name = $1::TEXT)
+                       AND ($2::TEXT IS NULL OR substr(event, 1, length($2::TEXT)) = $2::TEXT)
+                       AND ($3::BIGINT IS NULL OR at >= $3::BIGINT)
+                       AND ($4::BIGINT IS NULL OR at <= $4::BIGINT)
+                     ORDER BY at DESC, id DESC
+                     LIMIT $5::BIGINT",
+                    &[&f.user, &f.event_prefix, &f.since, &f.until, &limit],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AuditEvent {
+                        at: db.get(r, 0)?,
+                        actor: db.get(r, 1)?,
+                        event: db.get(r, 2)?,
+                        user: db.get(r, 3)?,
+                        outcome: db.get(r, 4)?,
+                        detail: db.get(r, 5)?,
+                    })
+                })
+                .collect()
+        })
+    }
+}

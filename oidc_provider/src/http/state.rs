@@ -1,0 +1,174 @@
+//! The state every HTTP handler shares: configuration, issuer, store handles, signing keys,
+//! clients, throttles, the password-hashing pool.
+
+use crate::Daemon;
+use crate::http::clients::ClientRegistry;
+use crate::http::config::{FirstFactor, HttpConfig};
+use crate::http::hashpool::HashPool;
+use crate::http::jwks::keys::{self, KeySet, Rotation};
+use crate::http::throttle::{Purpose, Throttle};
+use axum::http::{HeaderMap, HeaderValue};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use twofold_core::clock::{Rng, UnixTime};
+use twofold_core::crypto::Keyring;
+use twofold_core::store::oidc::OidcStore;
+
+/// Shared state of the HTTP listener.
+pub struct AppState {
+    /// The daemon (engine, store, configuration).
+    pub daemon: Arc<Daemon>,
+    /// The `[http]` section.
+    pub cfg: HttpConfig,
+    /// Issuer identifier (no trailing slash).
+    pub issuer: String,
+    /// Cookies carry `Secure` and the `__Host-` prefix (false only for a plain-HTTP loopback issuer).
+    pub secure_cookies: bool,
+    /// The OIDC store.
+    pub oidc: Arc<dyn OidcStore>,
+    /// Signing keys in use.
+    pub keyset: RwLock<Arc<KeySet>>,
+    /// Registered clients.
+    pub clients: ClientRegistry,
+    /// Per-source throttles.
+    pub throttle: Throttle,
+    /// Password-check pool.
+    pub pool: HashPool,
+    /// First factor.
+    pub first_factor: FirstFactor,
+    /// argon2id hash checked for unknown users (equal timing).
+    pub dummy_hash: Arc<str>,
+    /// The discovery document, serialized once.
+    pub discovery_json: Arc<[u8]>,
+}
+
+impl AppState {
+    /// Now, from the engine's clock.
+    pub fn now(&self) -> UnixTime {
+        self.daemon.engine.clock.now()
+    }
+
+    /// The engine's RNG.
+    pub fn rng(&self) -> &dyn Rng {
+        &*self.daemon.engine.rng
+    }
+
+    /// The deployment keys.
+    pub fn keys(&self) -> &Keyring {
+        &self.daemon.engine.keys
+    }
+
+    /// The current key set.
+    pub fn keyset(&self) -> Arc<KeySet> {
+        match self.keyset.read() {
+            Ok(k) => k.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Rotation policy from the configuration.
+    pub fn rotation(&self) -> Rotation {
+        Rotation {
+            period_secs: self.cfg.key_rotation_days * 86_400,
+            publish_ahead_secs: self.cfg.key_publish_ahead_secs,
+            keep_after_secs: self.cfg.id_token_ttl_secs + 86_400,
+        }
+    }
+
+    /// Runs key maintenance (creation, rotation, retirement) and swaps in the result.
+    pub async fn maintain_keys(self: &Arc<Self>) -> Result<(), String> {
+        let st = self.clone();
+        let set = tokio::task::spawn_blocking(move || {
+            keys::maintain(&*st.oidc, st.keys(), st.rng(), st.now(), st.rotation())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        match self.keyset.write() {
+            Ok(mut k) => *k = Arc::new(set),
+            Err(p) => *p.into_inner() = Arc::new(set),
+        }
+        Ok(())
+    }
+
+    /// Name of the session cookie.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-twofold"
+        } else {
+            "twofold_session"
+        }
+    }
+
+    /// Name of the remember-this-device cookie.
+    pub fn device_cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-twofold_device"
+        } else {
+            "twofold_device"
+        }
+    }
+
+    /// A `Set-Cookie` value: `HttpOnly; SameSite=Lax; Path=/`, `Secure` unless plain-HTTP
+    /// loopback, `Max-Age` when given (0 deletes).
+    pub fn cookie_header(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<i64>,
+    ) -> Option<HeaderValue> {
+        let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+        if self.secure_cookies {
+            s.push_str("; Secure");
+        }
+        if let Some(m) = max_age {
+            s.push_str(&format!("; Max-Age={m}"));
+        }
+        HeaderValue::from_str(&s).ok()
+    }
+
+    /// The client's address: the TCP peer, or the last `X-Forwarded-For` hop when the peer is a
+    /// trusted proxy.
+    pub fn source(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        let ip = peer.ip();
+        if !self.cfg.trusted_proxies.contains(&ip) {
+            return ip;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .next_back()
+            .unwrap_or(ip)
+    }
+
+    /// Takes a throttle token for the source.
+    pub fn throttle(
+        &self,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+        purpose: Purpose,
+    ) -> Result<(), crate::http::errors::HttpError> {
+        self.throttle
+            .check(
+                self.source(peer, headers),
+                purpose,
+                std::time::Instant::now(),
+            )
+            .map_err(|retry_after| crate::http::errors::HttpError::Throttled { retry_after })
+    }
+
+    /// A fresh random token of 256 bits, base64url.
+    pub fn token(&self) -> String {
+        let b: [u8; 32] = twofold_core::clock::random_bytes(self.rng());
+        data_encoding::BASE64URL_NOPAD.encode(&b)
+    }
+
+    /// The stored hash of a code or token (`kind` separates the domains).
+    pub fn token_hash(&self, kind: &str, raw: &str) -> [u8; 32] {
+        self.keys()
+            .mac(&format!("twofold oidc {kind} v1"), &[raw.as_bytes()])
+    }
+}

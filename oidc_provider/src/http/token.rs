@@ -1,0 +1,411 @@
+//! The token endpoint (`POST /token`): `authorization_code` and `refresh_token` grants.
+//!
+//! - Body `application/x-www-form-urlencoded` only; a parameter twice is `invalid_request`.
+//! - Client authentication: `client_secret_basic` or `client_secret_post` (both at once is
+//!   `invalid_request`); public clients send only `client_id` and must have used PKCE. Failures
+//!   are `401 invalid_client` with `WWW-Authenticate`.
+//! - A code is spent by one conditional statement before anything is checked or issued (burn
+//!   before issue): of N concurrent redemptions exactly one gets tokens. A replayed code is
+//!   `invalid_grant` and revokes every token of its grant (RFC 6749 §4.1.2). Wrong client,
+//!   redirect URI, PKCE verifier or an expired code: `invalid_grant`, the code stays spent.
+//! - Refresh tokens rotate: each use spends the token and returns a new one; presenting a spent
+//!   one revokes the grant (RFC 9700 reuse detection).
+//! - Responses carry `Cache-Control: no-store`.
+
+use crate::http::clients::Client;
+use crate::http::errors::{HttpError, HttpResult, OAuthError};
+use crate::http::params::{ParamError, Params};
+use crate::http::state::AppState;
+use crate::http::throttle::Purpose;
+use crate::http::{authorize, idtoken, pkce, respond};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use twofold_core::store::AuditEvent;
+use twofold_core::store::oidc::{AccessToken, AuthContext, CodeUse, RefreshToken, RefreshUse};
+use zeroize::Zeroizing;
+
+/// `POST /token`.
+pub async fn post(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match token(&state, peer, &headers, &body).await {
+        Ok(r) => r,
+        Err(HttpError::Throttled { retry_after }) => {
+            let mut r = HttpError::OAuthJson(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                OAuthError::new("slow_down", "too many requests from this address"),
+            )
+            .into_response();
+            if let Ok(v) = retry_after.to_string().parse() {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Err(HttpError::Internal(detail) | HttpError::Unavailable(detail)) => {
+            tracing::error!(%detail, "token endpoint");
+            HttpError::OAuthJson(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                OAuthError::new("server_error", "the request could not be completed"),
+            )
+            .into_response()
+        }
+        Err(HttpError::Busy) => HttpError::OAuthJson(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::new("temporarily_unavailable", "busy; retry shortly"),
+        )
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn basic_credentials(
+    headers: &HeaderMap,
+) -> Result<Option<(String, Zeroizing<String>)>, HttpError> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || HttpError::InvalidClient("malformed Basic credentials".into());
+    let v = v.to_str().map_err(|_| bad())?;
+    let Some(b64) = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))
+    else {
+        return Err(HttpError::InvalidClient(
+            "only Basic client authentication is accepted in the Authorization header".into(),
+        ));
+    };
+    let raw = Zeroizing::new(
+        data_encoding::BASE64
+            .decode(b64.trim().as_bytes())
+            .map_err(|_| bad())?,
+    );
+    let text = std::str::from_utf8(&raw).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded.
+    let id = Params::parse(format!("v={id}").as_bytes())
+        .ok()
+        .and_then(|mut p| p.take("v"))
+        .ok_or_else(bad)?;
+    let secret = Params::parse(format!("v={secret}").as_bytes())
+        .ok()
+        .and_then(|mut p| p.take("v"))
+        .map(Zeroizing::new)
+        .ok_or_else(bad)?;
+    Ok(Some((id, secret)))
+}
+
+async fn client_auth(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    p: &mut Params,
+) -> HttpResult<Arc<Client>> {
+    let basic = basic_credentials(headers)?;
+    let post_secret = p.take("client_secret").map(Zeroizing::new);
+    let body_id = p.take("client_id");
+    let (id, secret) = match (basic, post_secret) {
+        (Some(_), Some(_)) => {
+            return Err(HttpError::oauth(OAuthError::invalid_request(
+                "use one client authentication method, not both",
+            )));
+        }
+        (Some((id, s)), None) => {
+            if body_id.as_deref().is_some_and(|b| b != id) {
+                return Err(HttpError::oauth(OAuthError::invalid_request(
+                    "client_id in the body differs from the Authorization header",
+                )));
+            }
+            (id, Some(s))
+        }
+        (None, s) => (
+            body_id.ok_or_else(|| {
+                HttpError::InvalidClient("client authentication is required".into())
+            })?,
+            s,
+        ),
+    };
+    state.clients.authenticate(state, &id, secret).await
+}
+
+async fn token(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> HttpResult<Response> {
+    state.throttle(peer, headers, Purpose::Token)?;
+    if !authorize::is_form(headers) {
+        return Err(HttpError::oauth(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        )));
+    }
+    let mut p = Params::parse(body).map_err(|e| match e {
+        ParamError::Duplicate(n) => HttpError::oauth(OAuthError::invalid_request(format!(
+            "parameter {n} is included more than once"
+        ))),
+        ParamError::Encoding => {
+            HttpError::oauth(OAuthError::invalid_request("the body is not valid UTF-8"))
+        }
+    })?;
+    let client = client_auth(state, headers, &mut p).await?;
+    match p.get("grant_type") {
+        Some("authorization_code") => code_grant(state, &client, &p).await,
+        Some("refresh_token") => refresh_grant(state, &client, &p).await,
+        None => Err(HttpError::oauth(OAuthError::invalid_request(
+            "grant_type is missing",
+        ))),
+        Some(g) => Err(HttpError::oauth(OAuthError::new(
+            "unsupported_grant_type",
+            format!("grant_type {g:?} is not supported"),
+        ))),
+    }
+}
+
+fn audit(state: &Arc<AppState>, event: &str, user: Option<String>, outcome: &str, detail: String) {
+    let st = state.clone();
+    let e = AuditEvent {
+        at: state.now(),
+        actor: "daemon".into(),
+        event: event.into(),
+        user,
+        outcome: outcome.into(),
+        detail,
+    };
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = st.daemon.engine.store.audit(&e) {
+            tracing::warn!(error = %err, "audit write failed");
+        }
+    });
+}
+
+/// The `authorization_code` grant for an authenticated client.
+pub(crate) async fn code_grant(
+    state: &Arc<AppState>,
+    client: &Client,
+    p: &Params,
+) -> HttpResult<Response> {
+    let code = p
+        .get("code")
+        .ok_or_else(|| HttpError::oauth(OAuthError::invalid_request("code is missing")))?;
+    let redirect_uri = p.get("redirect_uri");
+    let verifier = p.get("code_verifier");
+    let hash = state.token_hash("code", code);
+    let now = state.now();
+    let store = state.oidc.clone();
+    let used = tokio::task::spawn_blocking(move || store.consume_code(&hash, now)).await??;
+    let row = match used {
+        CodeUse::Fresh(row) => row,
+        CodeUse::Replayed { grant_id } => {
+            let store = state.oidc.clone();
+            let g = grant_id.clone();
+            tokio::task::spawn_blocking(move || store.revoke_grant(&g, now)).await??;
+            audit(
+                state,
+                "oidc.code_replay",
+                None,
+                "refused",
+                format!(
+                    "an authorization code of client {} was presented again; its grant was revoked",
+                    client.id
+                ),
+            );
+            return Err(HttpError::oauth(OAuthError::invalid_grant(
+                "the authorization code was already used",
+            )));
+        }
+        CodeUse::Unknown => {
+            return Err(HttpError::oauth(OAuthError::invalid_grant(
+                "the authorization code is invalid",
+            )));
+        }
+    };
+    if row.client_id != client.id {
+        return Err(HttpError::oauth(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        )));
+    }
+    if row.expires_at <= now {
+        return Err(HttpError::oauth(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        )));
+    }
+    if redirect_uri != Some(row.redirect_uri.as_str()) {
+        return Err(HttpError::oauth(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request",
+        )));
+    }
+    match (&row.code_challenge, verifier) {
+        (Some(ch), Some(v)) => {
+            pkce::verify(v, ch).map_err(|e| HttpError::oauth(OAuthError::invalid_grant(e)))?
+        }
+        (Some(_), None) => {
+            return Err(HttpError::oauth(OAuthError::invalid_grant(
+                "code_verifier is missing",
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(HttpError::oauth(OAuthError::invalid_grant(
+                "code_verifier sent, but the authorization request had no code_challenge",
+            )));
+        }
+        (None, None) if client.is_public() => {
+            return Err(HttpError::oauth(OAuthError::invalid_grant(
+                "a public client must use PKCE",
+            )));
+        }
+        (None, None) => {}
+    }
+    respond_tokens(
+        state,
+        client,
+        &row.grant_id,
+        &row.scope,
+        &row.auth,
+        row.nonce.as_deref(),
+        None,
+    )
+    .await
+}
+
+async fn refresh_grant(state: &Arc<AppState>, client: &Client, p: &Params) -> HttpResult<Response> {
+    let presented = p
+        .get("refresh_token")
+        .ok_or_else(|| HttpError::oauth(OAuthError::invalid_request("refresh_token is missing")))?;
+    let hash = state.token_hash("refresh", presented);
+    let now = state.now();
+    let next_raw = state.token();
+    let next_hash = state.token_hash("refresh", &next_raw);
+    let requested: Option<Vec<String>> = p.get("scope").map(|s| {
+        s.split(' ')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    let store = state.oidc.clone();
+    let cid = client.id.clone();
+    let used = tokio::task::spawn_blocking(move || {
+        let mut next = |old: &RefreshToken| RefreshToken {
+            hash: next_hash,
+            created_at: now,
+            ..old.clone()
+        };
+        store.rotate_refresh_token(&hash, &cid, now, &mut next)
+    })
+    .await??;
+    let row = match used {
+        RefreshUse::Rotated(row) => row,
+        RefreshUse::Reused { grant_id } => {
+            let store = state.oidc.clone();
+            tokio::task::spawn_blocking(move || store.revoke_grant(&grant_id, now)).await??;
+            audit(
+                state,
+                "oidc.refresh_reuse",
+                None,
+                "refused",
+                format!(
+                    "a spent refresh token of client {} was presented again; its grant was revoked",
+                    client.id
+                ),
+            );
+            return Err(HttpError::oauth(OAuthError::invalid_grant(
+                "the refresh token was already used; the grant is revoked",
+            )));
+        }
+        RefreshUse::Expired => {
+            return Err(HttpError::oauth(OAuthError::invalid_grant(
+                "the refresh token has expired",
+            )));
+        }
+        RefreshUse::Unknown => {
+            return Err(HttpError::oauth(OAuthError::invalid_grant(
+                "the refresh token is invalid",
+            )));
+        }
+    };
+    let scope = match requested {
+        None => row.scope.clone(),
+        Some(req) => {
+            let granted: Vec<&str> = row.scope.split(' ').collect();
+            if let Some(extra) = req.iter().find(|s| !granted.contains(&s.as_str())) {
+                return Err(HttpError::oauth(OAuthError::new(
+                    "invalid_scope",
+                    format!("scope {extra:?} was not granted"),
+                )));
+            }
+            req.join(" ")
+        }
+    };
+    respond_tokens(
+        state,
+        client,
+        &row.grant_id,
+        &scope,
+        &row.auth,
+        None,
+        Some(next_raw),
+    )
+    .await
+}
+
+/// Issues an access token (and, for the code grant, the first refresh token) and answers.
+async fn respond_tokens(
+    state: &Arc<AppState>,
+    client: &Client,
+    grant_id: &str,
+    scope: &str,
+    auth: &AuthContext,
+    nonce: Option<&str>,
+    rotated_refresh: Option<String>,
+) -> HttpResult<Response> {
+    let now = state.now();
+    let access = state.token();
+    let at = AccessToken {
+        hash: state.token_hash("access", &access),
+        grant_id: grant_id.to_string(),
+        client_id: client.id.clone(),
+        scope: scope.to_string(),
+        user: auth.user.clone(),
+        expires_at: now + state.cfg.access_token_ttl_secs,
+    };
+    let (refresh, first_refresh) = match rotated_refresh {
+        Some(r) => (r, None),
+        None => {
+            let r = state.token();
+            let row = RefreshToken {
+                hash: state.token_hash("refresh", &r),
+                grant_id: grant_id.to_string(),
+                client_id: client.id.clone(),
+                scope: scope.to_string(),
+                auth: auth.clone(),
+                created_at: now,
+                expires_at: now + state.cfg.refresh_token_ttl_secs,
+            };
+            (r, Some(row))
+        }
+    };
+    let store = state.oidc.clone();
+    tokio::task::spawn_blocking(move || -> twofold_core::Result<()> {
+        store.put_access_token(&at)?;
+        if let Some(r) = first_refresh {
+            store.put_refresh_token(&r)?;
+        }
+        Ok(())
+    })
+    .await??;
+    let id_token = idtoken::issue(state, &client.id, auth, nonce, Some(&access))?;
+    let body = serde_json::json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": state.cfg.access_token_ttl_secs,
+        "refresh_token": refresh,
+        "id_token": id_token,
+        "scope": scope,
+    });
+    Ok(respond::no_store(axum::Json(body).into_response()))
+}
