@@ -22,6 +22,7 @@
 //! - Settings changed through one node are read by the others at their next `load_settings`
 //!   (every call reads the database: the bound is one round trip, no cache).
 
+mod db;
 mod ops;
 mod setup;
 
