@@ -581,7 +581,10 @@ pub fn mask_destination(d: &str) -> String {
         return "***".into();
     }
     let tail: String = digits[digits.len() - 4..].iter().collect();
-    format!("+{} *** *** {tail}", digits.first().copied().unwrap_or('0'))
+    match phonenumber::parse(None, d) {
+        Ok(n) => format!("+{} *** *** {tail}", n.code().value()),
+        Err(_) => format!("+*** *** {tail}"),
+    }
 }
 
 /// Formats a Unix time as a UTC `YYYY-MM-DD` (civil-from-days, no calendar crate needed).
@@ -609,6 +612,7 @@ mod tests {
         assert_eq!(mask_destination("+14155550123"), "+1 *** *** 0123");
         assert_eq!(mask_destination("alice@example.com"), "a***@example.com");
         assert_eq!(mask_destination("12"), "***");
+        assert_eq!(mask_destination("+442079460958"), "+44 *** *** 0958");
     }
 
     #[test]
