@@ -792,3 +792,34 @@ fn decide_for_explains_without_changing_anything() {
     assert!(h.all_audit().is_empty());
     let _ = totp::PERIOD;
 }
+
+#[test]
+fn a_locked_user_gets_no_new_codes() {
+    let h = sms_harness();
+    h.change(|s| {
+        s.max_consecutive_failures = 2;
+        s.max_invalid_attempts = MaxInvalidAttempts::NoLimit;
+    });
+    let open = h.challenge("alice");
+    let c = h.challenge("alice");
+    let sent = h.outbox.count();
+    for _ in 0..2 {
+        let _ = h
+            .engine
+            .verify(&c.session, Method::Sms, &Code::new("000000"))
+            .unwrap();
+    }
+    assert_eq!(
+        h.store
+            .get_user("alice")
+            .unwrap()
+            .unwrap()
+            .consecutive_failures,
+        2
+    );
+    assert_eq!(
+        locked(h.engine.switch(&open.session, Method::Sms).unwrap()),
+        USER_LOCKED
+    );
+    assert_eq!(h.outbox.count(), sent, "no code was sent");
+}

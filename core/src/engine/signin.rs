@@ -487,6 +487,20 @@ impl Engine {
         let settings = self.settings()?;
         let user = self.session_user(&s)?;
         let facts = self.facts(&user)?;
+        if user.consecutive_failures >= settings.max_consecutive_failures {
+            // A locked user gets no new codes (no SMS cost, no fresh guesses).
+            self.store.end_session(&s.id, SessionEnd::Locked)?;
+            self.audit(
+                &s.user,
+                "auth.resend",
+                Some(&s.user),
+                "refused",
+                format!("switch to {method} refused: the user is locked by consecutive failures"),
+            )?;
+            return Ok(PamReply::Locked {
+                message: USER_LOCKED.into(),
+            });
+        }
         let offered = decision::session_methods(&settings, &facts, s.method);
         if user.status != crate::store::EnrollmentStatus::Enrolled
             && s.method == Method::AuthenticatorApp
