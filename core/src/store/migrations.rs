@@ -23,38 +23,42 @@ pub struct Migration {
 }
 
 /// The SQLite migrations, in order.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_initial",
-    sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
-},
-Migration {
-    version: 2,
-    name: "0002_delivery",
-    sql: include_str!("../../migrations/sqlite/0002_delivery.sql"),
-},
-Migration {
-    version: 3,
-    name: "0003_oidc",
-    sql: include_str!("../../migrations/sqlite/0003_oidc.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_initial",
+        sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_delivery",
+        sql: include_str!("../../migrations/sqlite/0002_delivery.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_oidc",
+        sql: include_str!("../../migrations/sqlite/0003_oidc.sql"),
+    },
+];
 
 /// The PostgreSQL migrations, in order (same numbers and names as [`SQLITE`]).
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_initial",
-    sql: include_str!("../../migrations/postgres/0001_initial.sql"),
-},
-Migration {
-    version: 2,
-    name: "0002_delivery",
-    sql: include_str!("../../migrations/postgres/0002_delivery.sql"),
-},
-Migration {
-    version: 3,
-    name: "0003_oidc",
-    sql: include_str!("../../migrations/postgres/0003_oidc.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_initial",
+        sql: include_str!("../../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_delivery",
+        sql: include_str!("../../migrations/postgres/0002_delivery.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_oidc",
+        sql: include_str!("../../migrations/postgres/0003_oidc.sql"),
+    },
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = SQLITE.len() as i64;
