@@ -58,7 +58,7 @@ fn an_sms_code_is_delivered_through_twilio_and_verifies() {
         );
     }
     for f in ["twofold.db", "twofold.db-wal"] {
-        let p = h.dir.path().join(f);
+        let p = h.path.join(f);
         if let Ok(bytes) = std::fs::read(&p) {
             assert!(
                 !bytes.windows(code.len()).any(|w| w == code.as_bytes()),

@@ -64,7 +64,9 @@ fn unsafe_free_uid() -> u32 {
 
 /// A daemon in this process: real store file and keys, the engine, and the delivery worker.
 pub struct Harness {
-    pub dir: tempfile::TempDir,
+    /// The state directory (database, key file).
+    pub path: std::path::PathBuf,
+    _dir: Option<tempfile::TempDir>,
     pub daemon: Arc<Daemon>,
     pub clock: Arc<OffsetClock>,
     shutdown: CancellationToken,
@@ -84,7 +86,14 @@ impl Harness {
     /// Builds the daemon with `delivery` as its `[delivery]` section and starts the worker.
     pub fn start(delivery: &str) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = twofoldd::config::Config::parse(&config_text(dir.path(), delivery)).unwrap();
+        let mut h = Harness::start_at(dir.path(), delivery);
+        h._dir = Some(dir);
+        h
+    }
+
+    /// Like [`Harness::start`] on an existing state directory (a second node on one database).
+    pub fn start_at(path: &std::path::Path, delivery: &str) -> Harness {
+        let cfg = twofoldd::config::Config::parse(&config_text(path, delivery)).unwrap();
         let built = twofoldd::startup::build(cfg, false).unwrap();
         let Ok(mut d) = Arc::try_unwrap(built) else {
             panic!("the daemon is shared already")
@@ -110,7 +119,8 @@ impl Harness {
             shutdown.clone(),
         ));
         Harness {
-            dir,
+            path: path.to_path_buf(),
+            _dir: None,
             daemon,
             clock,
             shutdown,
