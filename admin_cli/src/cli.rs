@@ -379,7 +379,7 @@ pub struct DoctorArgs {
 
 /// How `doctor` reads sshd's effective configuration.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-#[value(rename_all = "snake_case")]
+#[value(rename_all = "kebab-case")]
 pub enum SshdMode {
     /// `sshd -T -f FILE` when sshd is installed and works, else read the files.
     Auto,

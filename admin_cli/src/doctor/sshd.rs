@@ -135,9 +135,15 @@ fn attribution(files: &SshdFiles, keyword: &str, shown: &str) -> String {
                     .iter()
                     .map(|d| format!("`{shown} {}` at {}", d.value, d.place()))
                     .collect();
+                let via_include = over.iter().any(|d| d.file != w.file);
                 s.push_str(&format!(
-                    "; it overrides {} because sshd keeps the first value it reads (the Include of the drop-in directory comes first)",
-                    list.join(" and ")
+                    "; it overrides {} because sshd keeps the first value it reads{}",
+                    list.join(" and "),
+                    if via_include {
+                        " (the Include of the drop-in comes first)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             s
