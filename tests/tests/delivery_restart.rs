@@ -215,7 +215,10 @@ fn after_kill_9_with_messages_queued_each_is_sent_exactly_once() {
         std::fs::read_to_string(dir.join("twofoldd-1.log")).unwrap(),
         std::fs::read_to_string(dir.join("twofoldd-2.log")).unwrap()
     );
-    assert!(logs.contains("delivery attempt"), "the worker logs its attempts");
+    assert!(
+        logs.contains("delivery attempt"),
+        "the worker logs its attempts"
+    );
     for m in received.iter().filter(|m| m.answer == "201") {
         let code = code_in(&m.body);
         assert!(!logs.contains(&code), "a code is in the daemon's log");

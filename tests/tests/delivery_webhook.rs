@@ -49,10 +49,7 @@ fn verify(key: &str, h: &HeaderMap, body: &[u8]) -> bool {
     let Ok(ts) = ts.parse::<i64>() else {
         return false;
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = twofold_core::clock::Clock::now(&twofold_core::clock::SystemClock);
     if (now - ts).abs() > 300 {
         return false;
     }

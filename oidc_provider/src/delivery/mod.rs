@@ -8,6 +8,7 @@
 //!   ([`webhook`]), SMTP ([`smtp`]); secrets encrypted at rest.
 //! - [`admin`]: what `twofoldctl` calls: integrations, checks, test sends, the delivery log,
 //!   daily counts.
+//!
 //! Phone numbers are parsed to E.164 by `twofold_core::engine::parse_phone`.
 
 pub mod admin;

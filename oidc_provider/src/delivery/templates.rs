@@ -164,14 +164,14 @@ fn render(t: &str, src: &str, v: &Vars<'_>, needs_code: bool) -> Result<String, 
     while let Some(i) = rest.find(['{', '}']) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        if tail.starts_with("{{") {
+        if let Some(after) = tail.strip_prefix("{{") {
             out.push('{');
-            rest = &tail[2..];
+            rest = after;
             continue;
         }
-        if tail.starts_with("}}") {
+        if let Some(after) = tail.strip_prefix("}}") {
             out.push('}');
-            rest = &tail[2..];
+            rest = after;
             continue;
         }
         if tail.starts_with('}') {

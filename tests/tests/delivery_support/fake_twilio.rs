@@ -113,11 +113,16 @@ fn basic_auth(h: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-fn authorized(st: &FakeState, account: &str, h: &HeaderMap) -> Result<String, Response> {
+/// The authenticated user, or `None` (answered with Twilio's 401, error 20003).
+fn authorized(st: &FakeState, account: &str, h: &HeaderMap) -> Option<String> {
     match basic_auth(h) {
-        Some((u, p)) if u == st.sid && p == st.token && account == st.sid => Ok(u),
-        _ => Err(twilio_error(401, 20003, "Authenticate", None)),
+        Some((u, p)) if u == st.sid && p == st.token && account == st.sid => Some(u),
+        _ => None,
     }
+}
+
+fn unauthorized() -> Response {
+    twilio_error(401, 20003, "Authenticate", None)
 }
 
 async fn messages(
@@ -130,8 +135,8 @@ async fn messages(
     let behavior = {
         let mut st = state.lock().unwrap();
         let user = match authorized(&st, &account, &headers) {
-            Ok(u) => u,
-            Err(resp) => {
+            Some(u) => u,
+            None => {
                 st.received.push(Received {
                     account: account.clone(),
                     auth_user: basic_auth(&headers).map(|a| a.0).unwrap_or_default(),
@@ -142,7 +147,7 @@ async fn messages(
                     at: Instant::now(),
                     answer: "401".into(),
                 });
-                return resp;
+                return unauthorized();
             }
         };
         let Some(to) = form.get("To").cloned() else {
@@ -226,8 +231,8 @@ async fn account(
     let account = account.trim_end_matches(".json").to_string();
     let mut st = state.lock().unwrap();
     st.account_checks += 1;
-    if let Err(resp) = authorized(&st, &account, &headers) {
-        return resp;
+    if authorized(&st, &account, &headers).is_none() {
+        return unauthorized();
     }
     let body = serde_json::json!({
         "sid": account,
