@@ -190,3 +190,118 @@ impl Sntp {
         }
     }
 }
+
+/// One message an [`Smtp`] fake received.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// `RCPT TO` addresses.
+    pub to: Vec<String>,
+    /// The DATA section (headers and body).
+    pub data: String,
+}
+
+/// A plain SMTP server on 127.0.0.1 (no TLS, no AUTH): enough for a relay with
+/// `security = "none"` on the loopback interface.
+pub struct Smtp {
+    /// The port.
+    pub port: u16,
+    /// Messages received.
+    pub mail: Arc<Mutex<Vec<Mail>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+impl Smtp {
+    /// Starts the server.
+    pub fn start() -> Smtp {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let mail = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (mail2, stop2) = (mail.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(s) = s else { continue };
+                let mail = mail2.clone();
+                std::thread::spawn(move || {
+                    let _ = smtp_session(s, &mail);
+                });
+            }
+        });
+        Smtp { port, mail, stop }
+    }
+
+    /// Waits up to 20 s for `n` messages and returns them.
+    pub fn wait_for(&self, n: usize) -> Vec<Mail> {
+        let start = std::time::Instant::now();
+        loop {
+            let got = self.mail.lock().map(|m| m.clone()).unwrap_or_default();
+            if got.len() >= n || start.elapsed() > Duration::from_secs(20) {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn smtp_session(mut s: TcpStream, mail: &Mutex<Vec<Mail>>) -> std::io::Result<()> {
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut r = BufReader::new(s.try_clone()?);
+    s.write_all(b"220 fake.test ESMTP\r\n")?;
+    let mut to = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            s.write_all(b"250-fake.test\r\n250 8BITMIME\r\n")?;
+        } else if upper.starts_with("MAIL FROM") {
+            to.clear();
+            s.write_all(b"250 OK\r\n")?;
+        } else if upper.starts_with("RCPT TO") {
+            let addr = line
+                .split_once('<')
+                .and_then(|(_, x)| x.split_once('>'))
+                .map(|(a, _)| a.to_string())
+                .unwrap_or_default();
+            to.push(addr);
+            s.write_all(b"250 OK\r\n")?;
+        } else if upper.starts_with("DATA") {
+            s.write_all(b"354 go ahead\r\n")?;
+            let mut data = String::new();
+            loop {
+                let mut l = String::new();
+                if r.read_line(&mut l)? == 0 {
+                    return Ok(());
+                }
+                if l == ".\r\n" || l == ".\n" {
+                    break;
+                }
+                data.push_str(&l);
+            }
+            if let Ok(mut m) = mail.lock() {
+                m.push(Mail {
+                    to: std::mem::take(&mut to),
+                    data,
+                });
+            }
+            s.write_all(b"250 OK queued\r\n")?;
+        } else if upper.starts_with("QUIT") {
+            s.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            s.write_all(b"250 OK\r\n")?;
+        }
+    }
+}
