@@ -132,6 +132,9 @@ pub fn enrollment_screen(s: &EnrollSecret) -> String {
     out.join("\n")
 }
 
+/// The question after the backup codes: its answer is ignored.
+pub const ACK_PROMPT: &str = "Saved them? Press Enter to continue: ";
+
 /// The backup codes, shown once after enrollment.
 pub fn backup_codes_text(codes: &[String]) -> String {
     let mut lines = vec![

@@ -279,6 +279,11 @@ impl Flow<'_> {
                 PamReply::EnrollSecret(s) => self.enroll(&s)?,
                 PamReply::Enrolled { backup_codes } if self.confirming.is_some() => {
                     self.show(&display::backup_codes_text(&backup_codes))?;
+                    // A prompt, so applications that only show texts together with a question
+                    // (sshd keyboard-interactive without a terminal) show the codes too.
+                    if !backup_codes.is_empty() {
+                        self.ask_user(display::ACK_PROMPT, true)?;
+                    }
                     return Ok(self.report(
                         Outcome::Success,
                         "enrolled",

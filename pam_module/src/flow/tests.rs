@@ -517,10 +517,14 @@ fn required_enrollment_shows_the_qr_and_key_then_the_backup_codes() {
                 backup_codes: vec!["1111-2222".into(), "3333-4444".into()],
             },
         ],
-        &[Some("000000"), Some("123456")],
+        &[Some("000000"), Some("123456"), Some("")],
     );
     assert_eq!(r.outcome, Outcome::Success);
     assert_eq!(r.event, "enrolled");
+    assert_eq!(
+        user.prompts().last(),
+        Some(&("Saved them? Press Enter to continue: ", true))
+    );
     assert!(matches!(&reqs[1], PamOp::EnrollStart { session } if session == "sess-1"));
     assert!(matches!(&reqs[2], PamOp::EnrollConfirm { code, .. } if code.expose() == "000000"));
     assert!(matches!(&reqs[3], PamOp::EnrollConfirm { code, .. } if code.expose() == "123456"));

@@ -7,12 +7,15 @@
 //!   started and waited for ("twofoldd: ready"), killed on drop.
 //! - [`pam`]: PAM service directories that load the built module by absolute path, and
 //!   in-process logins through real libpam (via `pam-testkit`).
+//! - [`sshd`]: a throwaway OpenSSH server with a private PAM service, test users, and logins
+//!   with the real `ssh` client driven by `tests/scripts/ssh-login.exp` (root only).
 //! - [`totp`]: an independent TOTP implementation for the codes tests type.
 
 #![allow(dead_code)]
 
 pub mod daemon;
 pub mod pam;
+pub mod sshd;
 pub mod totp;
 
 pub use daemon::TestDaemon;

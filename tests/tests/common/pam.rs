@@ -5,6 +5,7 @@
 use super::daemon::TestDaemon;
 use super::{artifacts, totp};
 use pam_testkit::ServiceDir;
+#[allow(unused_imports)]
 pub use pam_testkit::{Handler, Login, Message, Reply, Style, answers, code};
 
 /// The service name used in the scratch directory.
@@ -110,6 +111,7 @@ pub fn enroll(stack: &Stack, user: &str) -> Enrollment {
                 Reply::Null
             }
             Style::PromptEchoOn if m.text.contains("[y/N]") => Reply::Text("y".into()),
+            Style::PromptEchoOn if m.text.contains("Press Enter") => Reply::Text(String::new()),
             Style::PromptEchoOff | Style::PromptEchoOn => match &key {
                 Some(k) => Reply::Text(totp::code_now(k, 0)),
                 None => Reply::Fail,
