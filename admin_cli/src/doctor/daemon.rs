@@ -300,3 +300,62 @@ fn smtp(f: &Value, s: &Value) -> Check {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::Status;
+    use super::*;
+    use serde_json::json;
+
+    fn facts(store: &str) -> Value {
+        json!({
+            "store_ok": true,
+            "store": store,
+            "settings": {"enabled": true, "methods": {"authenticator_app": true}},
+            "overview": {"pending": 0},
+            "default_unavailable": [],
+            "delivery": null,
+        })
+    }
+
+    fn status(f: &Value, id: &str) -> Status {
+        checks(f, 10)
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| c.status)
+            .unwrap_or(Status::Skip)
+    }
+
+    #[test]
+    fn weak_durability_is_a_warning_and_full_is_fine() {
+        let ok = facts("sqlite /x.db (WAL, synchronous=FULL)");
+        assert_eq!(status(&ok, "store.durability"), Status::Ok);
+        for weak in [
+            "sqlite /x.db (WAL, synchronous=NORMAL)",
+            "postgresql://db/test (synchronous_commit=off)",
+        ] {
+            assert_eq!(
+                status(&facts(weak), "store.durability"),
+                Status::Warn,
+                "{weak}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unanswering_store_is_the_only_finding() {
+        let f =
+            json!({"store_ok": false, "store": "sqlite /x.db", "store_error": "disk I/O error"});
+        let c = checks(&f, 10);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].status, Status::Fail);
+        assert!(c[0].summary.contains("disk I/O error"));
+    }
+
+    #[test]
+    fn sms_allowed_without_a_provider_is_named() {
+        let mut f = facts("sqlite");
+        f["settings"]["methods"]["sms"] = json!(true);
+        assert_eq!(status(&f, "delivery.sms"), Status::Fail);
+    }
+}
