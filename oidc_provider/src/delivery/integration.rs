@@ -87,6 +87,9 @@ pub struct SmtpSettings {
     /// User name for SMTP AUTH, if the relay needs it.
     #[serde(default)]
     pub username: Option<String>,
+    /// PEM file of additional trusted CA certificates (a private CA), besides the public roots.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 fn default_security() -> SmtpSecurity {
@@ -235,6 +238,19 @@ pub fn validate(
                     .map_err(|e| invalid(kind, "secrets", e))?;
                 Some(sec)
             };
+            if s.security == SmtpSecurity::None && s.username.is_some() && !is_loopback(&s.host) {
+                return Err(format!(
+                    "security = \"none\" would send the SMTP password in the clear to {}; use starttls or tls (plain is only for a relay on the loopback interface)",
+                    s.host
+                ));
+            }
+            if let Some(ca) = &s.ca_file {
+                let pem =
+                    std::fs::read(ca).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+                lettre::transport::smtp::client::Certificate::from_pem(&pem).map_err(|e| {
+                    format!("ca_file {} holds no PEM certificate: {e}", ca.display())
+                })?;
+            }
             if s.username.is_some() != sec.is_some() {
                 return Err(
                     "SMTP AUTH needs both username (setting) and password (secret), or neither"
@@ -244,6 +260,15 @@ pub fn validate(
             Ok((to_json(&s)?, sec.map(|_| secret_json(secrets))))
         }
     }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value, String> {
@@ -397,6 +422,28 @@ mod tests {
         assert!(validate(k, &json!({"host": "mail.example.com"}), &json!(null)).is_ok());
         let e = validate(k, &json!({"host": "mail", "username": "u"}), &json!(null)).unwrap_err();
         assert!(e.contains("both username"), "{e}");
+        let e = validate(
+            k,
+            &json!({"host": "mail.example.com", "security": "none", "username": "u"}),
+            &json!({"password": "p"}),
+        )
+        .unwrap_err();
+        assert!(e.contains("in the clear"), "{e}");
+        assert!(
+            validate(
+                k,
+                &json!({"host": "127.0.0.1", "security": "none", "username": "u"}),
+                &json!({"password": "p"}),
+            )
+            .is_ok()
+        );
+        let e = validate(
+            k,
+            &json!({"host": "mail", "ca_file": "/nonexistent.pem"}),
+            &json!(null),
+        )
+        .unwrap_err();
+        assert!(e.contains("/nonexistent.pem"), "{e}");
         let e = validate(k, &json!({"host": "mail", "security": "ssl"}), &json!(null)).unwrap_err();
         assert!(e.contains("ssl"), "{e}");
     }

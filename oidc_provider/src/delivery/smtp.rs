@@ -1,5 +1,7 @@
-//! Email over SMTP with lettre: STARTTLS (required, default), implicit TLS, or plain (only for a
-//! relay on the loopback interface); SMTP AUTH when a user name and password are set.
+//! Email over SMTP with lettre: STARTTLS (required, default: a server that does not offer it
+//! gets nothing in the clear), implicit TLS, or plain (AUTH over plain only to a loopback relay);
+//! SMTP AUTH when a user name and password are set. Certificates are checked against the public
+//! roots and, when `ca_file` is set, a private CA.
 //!
 //! The sender is the Company Preferences address and name (`settings.email.from_address`,
 //! `from_name`). A reply of 4xx is transient (retried); 5xx is a rejection (recorded, not
@@ -15,6 +17,7 @@ use super::integration::{
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
@@ -32,14 +35,29 @@ fn transport(
     sec: Option<&SmtpSecrets>,
     timeout: Duration,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let b = match s.security {
-        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
-            .map_err(|e| format!("TLS setup for {}: {e}", s.host))?,
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
-            .map_err(|e| format!("TLS setup for {}: {e}", s.host))?,
-        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
+    let tls = |wrap: fn(TlsParameters) -> Tls| -> Result<Tls, String> {
+        let mut p = TlsParameters::builder(s.host.clone());
+        if let Some(ca) = &s.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+            p = p.add_root_certificate(cert);
+        }
+        let p = p
+            .build_rustls()
+            .map_err(|e| format!("TLS setup for {}: {e}", s.host))?;
+        Ok(wrap(p))
     };
-    let mut b = b.port(s.port()).timeout(Some(timeout));
+    let mode = match s.security {
+        // STARTTLS is required: a server that does not offer it gets nothing in the clear.
+        SmtpSecurity::Starttls => tls(Tls::Required)?,
+        SmtpSecurity::Tls => tls(Tls::Wrapper)?,
+        SmtpSecurity::None => Tls::None,
+    };
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
+        .tls(mode)
+        .port(s.port())
+        .timeout(Some(timeout));
     if let (Some(user), Some(sec)) = (&s.username, sec) {
         b = b.credentials(Credentials::new(user.clone(), sec.password.clone()));
     }
@@ -85,10 +103,21 @@ fn classify(s: &SmtpSettings, e: &lettre::transport::smtp::Error) -> SendResult 
                 where_(s)
             ),
         )
-    } else if e.is_tls() {
+    } else if text.contains("STARTTLS is not supported") {
         (
             FailureKind::Transient,
-            format!("TLS with the SMTP server {} failed ({text})", where_(s)),
+            format!(
+                "the SMTP server {} does not offer STARTTLS, which security = \"starttls\" requires; nothing was sent in the clear",
+                where_(s)
+            ),
+        )
+    } else if e.is_tls() || text.contains("certificate") {
+        (
+            FailureKind::Transient,
+            format!(
+                "TLS with the SMTP server {} failed: its certificate was not accepted ({text}); set ca_file for a private CA",
+                where_(s)
+            ),
         )
     } else {
         (

@@ -9,7 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const HANDLER: &str = r#"
-import json
+import json, signal, ssl, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+port, mode, cert, key, user, password = sys.argv[1:7]
 
 class Sink:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -25,6 +29,31 @@ class Sink:
             "data": envelope.content.decode("utf-8", "replace"),
         }), flush=True)
         return "250 2.0.0 Ok: queued as T%d" % id(envelope)
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (isinstance(auth_data, LoginPassword)
+          and auth_data.login.decode() == user
+          and auth_data.password.decode() == password)
+    return AuthResult(success=ok, handled=False)
+
+kw = {}
+ctx = None
+if mode in ("starttls", "tls"):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+if mode == "starttls":
+    kw["tls_context"] = ctx
+    kw["require_starttls"] = True
+if user:
+    kw["authenticator"] = authenticator
+    kw["auth_required"] = True
+    kw["auth_require_tls"] = mode == "starttls"
+controller = Controller(Sink(), hostname="127.0.0.1", port=int(port),
+                        ssl_context=ctx if mode == "tls" else None, **kw)
+controller.start()
+print(json.dumps({"ready": True}), flush=True)
+signal.sigwait({signal.SIGTERM, signal.SIGINT})
+controller.stop()
 "#;
 
 /// One message the server received.
@@ -50,9 +79,21 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// How the server speaks.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `plain`, `starttls` (required) or `tls` (implicit).
+    pub mode: &'static str,
+    /// Certificate chain and key (PEM) for `starttls` and `tls`.
+    pub cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Required AUTH user and password.
+    pub auth: Option<(String, String)>,
+}
+
 /// The running server; killed on drop.
 pub struct SmtpServer {
     pub port: u16,
+    pub options: Options,
     dir: tempfile::TempDir,
     child: Option<Child>,
     pub mails: Arc<Mutex<Vec<Mail>>>,
@@ -71,6 +112,10 @@ impl SmtpServer {
         std::fs::write(dir.path().join("twofold_sink.py"), HANDLER).unwrap();
         SmtpServer {
             port,
+            options: Options {
+                mode: "plain",
+                ..Options::default()
+            },
             dir,
             child: None,
             mails: Arc::new(Mutex::new(Vec::new())),
@@ -87,17 +132,23 @@ impl SmtpServer {
     /// Starts (or restarts) the server process and waits until it accepts connections.
     pub fn run(&mut self) {
         assert!(self.child.is_none(), "already running");
+        let o = &self.options;
+        let (cert, key) = o
+            .cert
+            .clone()
+            .map(|(c, k)| (c.display().to_string(), k.display().to_string()))
+            .unwrap_or_default();
+        let (user, password) = o.auth.clone().unwrap_or_default();
         let mut child = Command::new(python())
+            .arg(self.dir.path().join("twofold_sink.py"))
             .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{}", self.port),
-                "-c",
-                "twofold_sink.Sink",
+                self.port.to_string(),
+                o.mode.to_string(),
+                cert,
+                key,
+                user,
+                password,
             ])
-            .env("PYTHONPATH", self.dir.path())
             .env("PYTHONUNBUFFERED", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -111,6 +162,9 @@ impl SmtpServer {
                 let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
+                if v.get("data").is_none() {
+                    continue;
+                }
                 mails.lock().unwrap().push(Mail {
                     mail_from: v["mail_from"].as_str().unwrap_or_default().into(),
                     rcpt_tos: v["rcpt_tos"]
