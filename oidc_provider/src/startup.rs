@@ -56,7 +56,8 @@ pub fn build(cfg: Config, demo: bool) -> Result<Arc<Daemon>, DaemonError> {
     let has_secrets = store
         .list_users(None)?
         .iter()
-        .any(|u| u.totp_secret.is_some());
+        .any(|u| u.totp_secret.is_some())
+        || delivery::holds_sealed_secrets(store.as_ref())?;
     let keys = Keyring::load_or_create(&cfg.key_path(), &OsRng, has_secrets)?;
     let keys = Arc::new(keys);
     let clock: Arc<dyn twofold_core::clock::Clock> = Arc::new(SystemClock);

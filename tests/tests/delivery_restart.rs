@@ -268,3 +268,31 @@ fn two_workers_on_one_database_send_each_message_once() {
     }
     assert_eq!(fake.received().len(), phones.len());
 }
+
+#[test]
+fn a_lost_key_file_is_not_replaced_while_integration_secrets_depend_on_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = config_text(tmp.path(), FAST_DELIVERY);
+    {
+        let d = twofoldd::startup::build(twofoldd::config::Config::parse(&text).unwrap(), false)
+            .unwrap();
+        let input = IntegrationInput {
+            name: "twilio-main".into(),
+            kind: IntegrationKind::Twilio,
+            settings: serde_json::json!({"account_sid": SID, "from": FROM}),
+            secrets: serde_json::json!({"auth_token": TOKEN}),
+        };
+        admin::add_integration(&d, ADMIN, &input, false).unwrap();
+    }
+    std::fs::remove_file(tmp.path().join("master.key")).unwrap();
+    let err = match twofoldd::startup::build(twofoldd::config::Config::parse(&text).unwrap(), false)
+    {
+        Ok(_) => panic!("a fresh key was made although sealed secrets need the old one"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("master.key") && err.contains("missing"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("master.key").exists());
+}

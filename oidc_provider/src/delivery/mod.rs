@@ -165,6 +165,22 @@ pub fn sender(
     })
 }
 
+/// Whether the store holds secrets sealed under the key file (integration credentials, or
+/// message bodies still waiting): then a missing key file must not be replaced by a fresh one.
+pub fn holds_sealed_secrets(store: &dyn Store) -> twofold_core::Result<bool> {
+    let Some(ds) = store.delivery() else {
+        return Ok(false);
+    };
+    if ds
+        .list_integrations()?
+        .iter()
+        .any(|i| i.credentials.is_some())
+    {
+        return Ok(true);
+    }
+    Ok(ds.next_due()?.is_some())
+}
+
 /// Runs the delivery worker until `shutdown` is cancelled (idles when `[delivery] worker =
 /// false` or the store keeps no outbox).
 pub async fn run_worker(daemon: Arc<Daemon>, shutdown: CancellationToken) {
