@@ -23,6 +23,8 @@
 //!   (every call reads the database: the bound is one round trip, no cache).
 
 mod db;
+mod delivery;
+mod oidc;
 mod ops;
 mod setup;
 
