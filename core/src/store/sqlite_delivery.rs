@@ -196,9 +196,14 @@ impl DeliveryStore for SqliteStore {
         // Cheap read first: an idle worker polls, and should not take the write lock for nothing.
         // Rows of an integration that is throttled are left alone until the throttle ends.
         let due: bool = self.map(conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM outbox
-                 WHERE (state = 'queued' AND (next_attempt_at <= ?1 OR expires_at <= ?1))
-                    OR (state = 'sending' AND lease_until <= ?1))",
+            "SELECT EXISTS (SELECT 1 FROM outbox o
+                 WHERE (o.state IN ('queued', 'sending') AND o.expires_at <= ?1
+                        AND (o.state = 'queued' OR o.lease_until <= ?1))
+                    OR (((o.state = 'queued' AND o.next_attempt_at <= ?1)
+                         OR (o.state = 'sending' AND o.lease_until <= ?1))
+                        AND NOT EXISTS (SELECT 1 FROM integrations i
+                                        WHERE i.name = o.integration
+                                          AND i.throttled_until > ?1)))",
             [now],
             |r| r.get(0),
         ))?;
@@ -588,6 +593,34 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_throttled_integration_is_left_alone_until_the_throttle_ends() {
+        let (_d, s) = store();
+        s.put_integration(&IntegrationRecord {
+            name: "tw".into(),
+            kind: IntegrationKind::Twilio,
+            config: serde_json::json!({}),
+            credentials: None,
+            created_at: 1,
+            updated_at: 1,
+            health: IntegrationHealth::default(),
+        })
+        .unwrap();
+        s.set_integration_health(
+            "tw",
+            &IntegrationHealth {
+                state: Health::Throttled,
+                throttled_until: Some(120),
+                ..IntegrationHealth::default()
+            },
+        )
+        .unwrap();
+        let id = s.enqueue(&msg("erin", 100)).unwrap();
+        assert!(s.claim_due("w", 119, 150, 10).unwrap().is_empty());
+        let c = s.claim_due("w", 120, 150, 10).unwrap();
+        assert_eq!(c[0].id, id);
     }
 
     #[test]
