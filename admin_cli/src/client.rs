@@ -5,7 +5,9 @@ use serde_json::Value;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use twofold_core::proto::{AdminReply, AdminRequest, PROTOCOL_VERSION, read_frame, write_frame};
+use twofold_core::proto::{
+    AdminReply, AdminRequest, MAX_FRAME, PROTOCOL_VERSION, read_frame, write_frame,
+};
 
 /// How long a command may take before the CLI gives up (test sends talk to providers).
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
@@ -53,17 +55,23 @@ impl Client {
                 self.socket.display()
             ))
         };
-        let mut stream = UnixStream::connect(&self.socket).map_err(|e| unreachable(&e))?;
-        stream
-            .set_read_timeout(Some(COMMAND_LIMIT))
-            .and_then(|_| stream.set_write_timeout(Some(COMMAND_LIMIT)))
-            .map_err(|e| unreachable(&e))?;
         let req = AdminRequest {
             v: PROTOCOL_VERSION,
             admin: None,
             cmd: cmd.to_string(),
             args,
         };
+        let size = serde_json::to_vec(&req).map(|b| b.len()).unwrap_or(0);
+        if size > MAX_FRAME {
+            return Err(CtlError::Usage(format!(
+                "the request is {size} bytes, more than the daemon accepts ({MAX_FRAME}); nothing was sent"
+            )));
+        }
+        let mut stream = UnixStream::connect(&self.socket).map_err(|e| unreachable(&e))?;
+        stream
+            .set_read_timeout(Some(COMMAND_LIMIT))
+            .and_then(|_| stream.set_write_timeout(Some(COMMAND_LIMIT)))
+            .map_err(|e| unreachable(&e))?;
         // A refusing daemon may answer before reading; a failed write is then not fatal.
         let wrote = write_frame(&mut stream, &req);
         match read_frame::<_, AdminReply>(&mut stream) {

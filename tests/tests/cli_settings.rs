@@ -187,3 +187,17 @@ fn settings_export_and_import_round_trip_through_toml() {
         .complains("/nonexistent/settings.toml");
     assert_eq!(settings(&d2), before);
 }
+
+#[test]
+fn an_oversized_settings_file_is_refused_before_it_reaches_the_daemon() {
+    let d = TestDaemon::start();
+    let before = settings(&d);
+    let file = d.dir().join("huge.toml");
+    let mut text = String::from("totp_issuer = \"x\"\n");
+    text.push_str(&format!("# {}\n", "a".repeat(100_000)));
+    std::fs::write(&file, text).expect("write");
+    ctl(&d, &["settings", "import", file.to_str().expect("path")])
+        .expect(2)
+        .complains("more than the daemon accepts");
+    assert_eq!(settings(&d), before);
+}

@@ -73,14 +73,27 @@ async fn serve_one(mut stream: UnixStream, daemon: Arc<Daemon>) {
     let _ = unix::write_frame(&mut stream, &reply, IO_LIMIT).await;
 }
 
-/// `admin:NAME` for the peer uid (the user name when known, else the number).
+/// `admin:NAME` for the peer uid (the user name from /etc/passwd when known, else the number).
 fn admin_name(uid: u32) -> String {
     let name = if uid == 0 {
         "root".to_string()
     } else {
-        uid.to_string()
+        std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|p| passwd_name(&p, uid))
+            .unwrap_or_else(|| uid.to_string())
     };
     format!("admin:{name}")
+}
+
+/// The name of `uid` in passwd(5) text.
+fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 /// A refusal reply of `kind` (`usage`, `refused`, `internal`).
@@ -90,5 +103,17 @@ pub fn refusal(kind: &str, message: &str) -> AdminReply {
         data: serde_json::Value::Null,
         error: Some(message.to_string()),
         kind: Some(kind.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passwd_name;
+
+    #[test]
+    fn an_admin_is_named_from_passwd() {
+        let p = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(passwd_name(p, 1000).as_deref(), Some("alice"));
+        assert_eq!(passwd_name(p, 1001), None);
     }
 }
