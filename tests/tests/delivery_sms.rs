@@ -277,3 +277,79 @@ fn a_test_sms_goes_through_the_selected_integration_and_reports_its_outcome() {
         "a secret is never shown"
     );
 }
+
+#[test]
+fn a_code_that_expires_before_it_could_be_sent_is_never_sent_late() {
+    let fake = FakeTwilio::start(
+        SID,
+        TOKEN,
+        Behavior::fail(503, 20503, "Service Unavailable"),
+    );
+    let h = Harness::start(
+        "poll_interval_ms = 50\nconnect_timeout_ms = 1000\ntotal_timeout_ms = 1500\nmax_attempts = 10\nbackoff_base_secs = 2\nbackoff_max_secs = 2\nlease_secs = 4\n",
+    );
+    h.use_twilio("twilio-main", &fake.base_url(), TOKEN);
+    h.user_with_phone("gina", "+14155550129");
+    h.begin("gina");
+    h.wait_message("gina", WAIT, |e| {
+        e.attempts >= 1 && e.state == DeliveryState::Queued
+    });
+    // The code's life (security_code_timeout, 300 s) runs out while the provider is down.
+    h.clock.advance(301);
+    let e = h.wait_final("gina", WAIT);
+    assert!(
+        matches!(e.state, DeliveryState::Expired | DeliveryState::Failed),
+        "{e:?}"
+    );
+    assert!(
+        e.last_error.unwrap_or_default().contains("expire"),
+        "the log says the code expired"
+    );
+    let calls = fake.received().len();
+    fake.set_default(Behavior::Accept);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        fake.received().len(),
+        calls,
+        "an expired code is never sent"
+    );
+}
+
+#[test]
+fn an_operator_template_shapes_the_sms() {
+    let fake = FakeTwilio::start(SID, TOKEN, Behavior::Accept);
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(
+        templates.path().join("sms.txt"),
+        "ACME sign-in code: {code} (valid {minutes} min). Questions? Call the helpdesk.\n",
+    )
+    .unwrap();
+    let h = Harness::start(&format!(
+        "{FAST_DELIVERY}templates_dir = \"{}\"\n",
+        templates.path().display()
+    ));
+    h.use_twilio("twilio-main", &fake.base_url(), TOKEN);
+    h.user_with_phone("hank", "+14155550130");
+    let c = h.begin("hank");
+    assert!(is_sent(&h.wait_final("hank", WAIT)));
+    let body = fake.received()[0].body.clone();
+    assert!(
+        body.starts_with("ACME sign-in code: ")
+            && body.ends_with("(valid 5 min). Questions? Call the helpdesk."),
+        "{body}"
+    );
+    assert!(matches!(
+        h.verify(&c.session, Method::Sms, &code_in(&body)),
+        PamReply::Accepted { .. }
+    ));
+    // A broken template refuses to queue, with the file and the placeholder named; the sign-in
+    // still returns and says the code could not be sent.
+    std::fs::write(templates.path().join("sms.txt"), "Code: {kode}").unwrap();
+    let c = h.begin("hank");
+    let info = c.info.unwrap_or_default();
+    assert!(
+        info.contains("could not be sent") && info.contains("{kode}"),
+        "{info}"
+    );
+    assert_eq!(fake.received().len(), 1);
+}
