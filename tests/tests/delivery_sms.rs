@@ -353,3 +353,34 @@ fn an_operator_template_shapes_the_sms() {
     );
     assert_eq!(fake.received().len(), 1);
 }
+
+#[test]
+fn an_api_key_and_a_messaging_service_replace_the_auth_token_and_sender_number() {
+    let fake = FakeTwilio::start(SID, TOKEN, Behavior::Accept);
+    let key = "SK0123456789abcdef0123456789abcdef";
+    fake.state.lock().unwrap().api_key = Some((key.into(), "api-key-secret-42".into()));
+    let h = Harness::start(FAST_DELIVERY);
+    h.use_twilio("twilio-main", &fake.base_url(), TOKEN);
+    let input = admin::IntegrationInput {
+        name: "twilio-main".into(),
+        kind: twofold_core::store::delivery::IntegrationKind::Twilio,
+        settings: serde_json::json!({
+            "base_url": fake.base_url(), "account_sid": SID, "api_key_sid": key,
+            "messaging_service_sid": "MG0123456789abcdef0123456789abcdef",
+        }),
+        secrets: serde_json::json!({"auth_token": "api-key-secret-42"}),
+    };
+    admin::add_integration(&h.daemon, ADMIN, &input, true).unwrap();
+    let r = h.blocking(|d| admin::check_integration(d, ADMIN, "twilio-main").unwrap());
+    assert!(r.ok, "{}", r.detail);
+    h.user_with_phone("ivy", "+14155550135");
+    h.begin("ivy");
+    assert!(is_sent(&h.wait_final("ivy", WAIT)));
+    let m = &fake.received()[0];
+    assert_eq!((m.account.as_str(), m.auth_user.as_str()), (SID, key));
+    assert_eq!(m.from, None);
+    assert_eq!(
+        m.messaging_service_sid.as_deref(),
+        Some("MG0123456789abcdef0123456789abcdef")
+    );
+}

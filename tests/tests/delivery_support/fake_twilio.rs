@@ -65,6 +65,8 @@ pub struct FakeState {
     pub default: Behavior,
     pub received: Vec<Received>,
     pub account_checks: u32,
+    /// An API key (`SK...`, secret) accepted besides the account SID and auth token.
+    pub api_key: Option<(String, String)>,
 }
 
 type Shared = Arc<Mutex<FakeState>>;
@@ -117,6 +119,12 @@ fn basic_auth(h: &HeaderMap) -> Option<(String, String)> {
 fn authorized(st: &FakeState, account: &str, h: &HeaderMap) -> Option<String> {
     match basic_auth(h) {
         Some((u, p)) if u == st.sid && p == st.token && account == st.sid => Some(u),
+        Some((u, p))
+            if account == st.sid
+                && st.api_key.as_ref().is_some_and(|(k, s)| *k == u && *s == p) =>
+        {
+            Some(u)
+        }
         _ => None,
     }
 }
@@ -260,6 +268,7 @@ impl FakeTwilio {
             default,
             received: Vec::new(),
             account_checks: 0,
+            api_key: None,
         }));
         let app = Router::new()
             .route(
