@@ -180,3 +180,38 @@ fn a_code_from_another_users_session_is_refused_and_the_refusal_is_audited() {
         PamReply::Accepted { .. }
     ));
 }
+
+#[test]
+fn codes_past_the_hourly_budget_of_a_user_are_not_sent() {
+    let fake = FakeTwilio::start(SID, TOKEN, Behavior::Accept);
+    let h = Harness::start(&format!(
+        "{FAST_DELIVERY}max_messages_per_user_per_hour = 2\n"
+    ));
+    h.use_twilio("twilio-main", &fake.base_url(), TOKEN);
+    h.user_with_phone("erin", "+14155550136");
+    // Fresh sign-ins each start a new session (and a new resend budget): the hourly cap holds.
+    for _ in 0..2 {
+        let c = h.begin("erin");
+        assert!(c.info.unwrap_or_default().contains("A code was sent"));
+    }
+    let c = h.begin("erin");
+    let info = c.info.unwrap_or_default();
+    assert!(
+        info.contains("could not be sent") && info.contains("in the last hour"),
+        "{info}"
+    );
+    sms_to(&fake, "+14155550136", 2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(fake.received().len(), 2);
+    let audit = h.audit("erin", "code.sent");
+    assert!(
+        audit
+            .iter()
+            .any(|(_, outcome, d)| outcome == "error" && d.contains("limit 2")),
+        "{audit:?}"
+    );
+    // An hour later the budget is back.
+    h.clock.advance(3601);
+    let c = h.begin("erin");
+    assert!(c.info.unwrap_or_default().contains("A code was sent"));
+}

@@ -73,6 +73,10 @@ pub struct DeliveryConfig {
     /// Days the delivery log is kept (default 90; 0 keeps it forever).
     #[serde(default = "default_retention")]
     pub log_retention_days: u32,
+    /// Codes queued for one user in any hour, across sign-ins (default 10; 0: no limit). Bounds
+    /// SMS pumping and cost beyond the per-session resend limit.
+    #[serde(default = "default_per_user_hour")]
+    pub max_messages_per_user_per_hour: u32,
 }
 
 fn yes() -> bool {
@@ -105,6 +109,9 @@ fn default_lease() -> u64 {
 fn default_retention() -> u32 {
     90
 }
+fn default_per_user_hour() -> u32 {
+    10
+}
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
@@ -121,6 +128,7 @@ impl Default for DeliveryConfig {
             lease_secs: default_lease(),
             templates_dir: None,
             log_retention_days: default_retention(),
+            max_messages_per_user_per_hour: default_per_user_hour(),
         }
     }
 }
@@ -148,7 +156,8 @@ impl DeliveryConfig {
     }
 }
 
-/// The code sender the engine uses: writes outbox rows.
+/// The code sender the engine uses: writes outbox rows, at most
+/// `max_messages_per_user_per_hour` codes per user.
 pub fn sender(
     store: Arc<dyn Store>,
     keys: Arc<Keyring>,
@@ -156,12 +165,15 @@ pub fn sender(
     rng: Arc<dyn Rng>,
     cfg: &DeliveryConfig,
 ) -> Arc<dyn CodeSender> {
-    Arc::new(outbox::Outbox {
-        store,
-        keys,
-        clock,
-        rng,
-        templates: cfg.templates(),
+    Arc::new(outbox::RateLimited {
+        outbox: outbox::Outbox {
+            store,
+            keys,
+            clock,
+            rng,
+            templates: cfg.templates(),
+        },
+        per_user_hour: cfg.max_messages_per_user_per_hour,
     })
 }
 

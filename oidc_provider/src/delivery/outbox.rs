@@ -16,7 +16,7 @@ use twofold_core::engine::CodeSender;
 use twofold_core::proto::Method;
 use twofold_core::settings::Settings;
 use twofold_core::store::Store;
-use twofold_core::store::delivery::{Channel, DeliveryStore, NewMessage, Purpose};
+use twofold_core::store::delivery::{Channel, DeliveryFilter, DeliveryStore, NewMessage, Purpose};
 use twofold_core::{Error, Result};
 use zeroize::Zeroizing;
 
@@ -226,5 +226,55 @@ impl CodeSender for Outbox {
             None,
         )
         .map(|_| ())
+    }
+}
+
+/// The engine's sender: an [`Outbox`] that refuses a code when `per_user_hour` codes were
+/// already queued for the user in the last hour (across sign-ins; SMS pumping and cost), on top
+/// of the engine's per-session resend limit.
+#[derive(Clone)]
+pub struct RateLimited {
+    /// Where codes go.
+    pub outbox: Outbox,
+    /// Codes per user per hour (0: no limit).
+    pub per_user_hour: u32,
+}
+
+impl RateLimited {
+    /// Refuses when the user's hourly budget of codes is spent.
+    pub fn check(&self, user: &str) -> Result<()> {
+        if self.per_user_hour == 0 {
+            return Ok(());
+        }
+        let ds = delivery_store(self.outbox.store.as_ref())?;
+        let recent = ds.delivery_log(&DeliveryFilter {
+            user: Some(user.to_string()),
+            since: Some(self.outbox.clock.now() - 3600),
+            limit: self.per_user_hour.saturating_mul(4),
+            ..DeliveryFilter::default()
+        })?;
+        let codes = recent.iter().filter(|e| e.purpose == Purpose::Code).count();
+        if codes >= self.per_user_hour as usize {
+            return Err(Error::Unavailable(format!(
+                "{codes} codes were already sent to {user} in the last hour (limit {}, [delivery] max_messages_per_user_per_hour); wait, or use another method",
+                self.per_user_hour
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl CodeSender for RateLimited {
+    fn send_code(
+        &self,
+        user: &str,
+        method: Method,
+        destination: &str,
+        code: &str,
+        expires_at: UnixTime,
+    ) -> Result<()> {
+        self.check(user)?;
+        self.outbox
+            .send_code(user, method, destination, code, expires_at)
     }
 }
