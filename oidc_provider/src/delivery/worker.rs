@@ -121,8 +121,9 @@ impl Worker {
             }
             if claimed > 0 && claimed == free {
                 // Every free slot was filled: there may be more due; wait for a slot first.
-                if let Some(r) = inflight.join_next().await {
-                    log_join(r);
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    Some(r) = inflight.join_next() => log_join(r),
                 }
                 continue;
             }
