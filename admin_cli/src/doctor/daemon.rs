@@ -242,6 +242,14 @@ fn sms(f: &Value, s: &Value) -> Check {
         );
     }
     let sms = &d["sms"];
+    if sms["checked"] == Value::Bool(false) && str_of(sms, "state") == "unknown" {
+        return Check::skip(
+            "delivery.sms",
+            format!(
+                "SMS provider {name} has never been checked or used; run doctor without --no-provider-check, or twofoldctl integrations check {name}"
+            ),
+        );
+    }
     if sms["healthy"] == Value::Bool(true) {
         Check::ok(
             "delivery.sms",
@@ -284,6 +292,15 @@ fn smtp(f: &Value, s: &Value) -> Check {
             "email codes are allowed but no SMTP relay is configured",
             "Email Delivery Issues: with no sender configured, email codes are never sent",
             "configure [delivery.smtp] in twofoldd.toml and the sender: twofoldctl settings set email.from_address security@example.com",
+        );
+    }
+    if m["checked"] == Value::Bool(false) && str_of(m, "state") == "unknown" {
+        return Check::skip(
+            "delivery.smtp",
+            format!(
+                "SMTP relay {} has never been checked or used; run doctor without --no-provider-check",
+                str_of(m, "name")
+            ),
         );
     }
     if m["reachable"] == Value::Bool(true) {

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod doctor;
 pub mod fakes;
 
 use super::common::{TestDaemon, artifacts, totp};

@@ -238,6 +238,7 @@ fn integration_health(d: &Daemon, admin: &str, name: &str, check: bool) -> Value
                 .unwrap_or_else(|| v.health.state.as_str().to_string());
             json!({
                 "name": name,
+                "state": v.health.state.as_str(),
                 "healthy": matches!(v.health.state, Health::Healthy | Health::Unknown),
                 "detail": format!("last known state {}: {detail}", v.health.state.as_str()),
                 "checked": false,
@@ -267,7 +268,10 @@ pub(super) fn health(d: &Daemon, admin: &str, s: &Settings, check: bool) -> Valu
         }),
         Some(n) => {
             let h = integration_health(d, admin, n, check);
-            json!({ "configured": true, "reachable": h["healthy"], "detail": h["detail"], "name": n })
+            json!({
+                "configured": true, "reachable": h["healthy"], "detail": h["detail"],
+                "name": n, "state": h["state"], "checked": h["checked"],
+            })
         }
     };
     json!({

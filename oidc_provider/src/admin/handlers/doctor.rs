@@ -11,7 +11,11 @@ use twofold_core::decision::{self, AttemptFacts, Verdict};
 pub(super) fn facts(d: &Daemon, admin: &str, a: &Value) -> Reply {
     let store = d.engine.store.as_ref();
     let now = d.engine.clock.now();
-    let settings = match store.load_settings() {
+    // Asked now (PostgreSQL: reachable, and `synchronous_commit` as the server has it today).
+    let health = store.check_health();
+    let settings = match health.as_ref().map_err(|e| e.to_string()).and_then(|_| {
+        store.load_settings().map_err(|e| e.to_string())
+    }) {
         Ok(vs) => vs.settings,
         Err(e) => {
             return Ok(json!({
@@ -19,12 +23,13 @@ pub(super) fn facts(d: &Daemon, admin: &str, a: &Value) -> Reply {
                 "now": now,
                 "store": store.describe(),
                 "store_ok": false,
-                "store_error": e.to_string(),
+                "store_error": e,
                 "settings": Value::Null,
                 "delivery": Value::Null,
             }));
         }
     };
+    let store_text = health.unwrap_or_else(|_| store.describe());
     let ov = d.engine.overview()?;
     let mut unavailable = Vec::new();
     if !settings.allow_fallback_methods {
@@ -49,7 +54,7 @@ pub(super) fn facts(d: &Daemon, admin: &str, a: &Value) -> Reply {
     Ok(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "now": now,
-        "store": store.describe(),
+        "store": store_text,
         "store_ok": true,
         "settings": settings_json,
         "overview": {
