@@ -13,7 +13,7 @@ test_packages=(
   libpam-modules libpam-runtime pamtester openssh-server openssh-client expect python3-paramiko
   libpam-google-authenticator oathtool util-linux procps iproute2
   # delivery tests: a real SMTP server
-  python3-aiosmtpd
+  python3-aiosmtpd openssl ca-certificates
   # web tests: headless Chromium, Node for the independent OIDC relying party
   chromium nodejs npm
   # PostgreSQL client tools (the server is optional; its tests skip when it is not reachable)
