@@ -126,9 +126,8 @@ fn why_decides_a_hypothetical_sign_in_by_address_and_role() {
     assert_eq!(code, 0);
     assert_eq!(v["hypothetical"]["verdict"], "challenge");
     assert!(
-        v["hypothetical"]["reasons"][0]
-            .as_str()
-            .unwrap_or("")
+        v["hypothetical"]["reasons"]
+            .to_string()
             .contains("neither a remembered device nor a known address matched"),
         "{v}"
     );

@@ -91,7 +91,13 @@ pub(super) fn why(d: &Daemon, a: &Value) -> Reply {
             "roles": roles,
             "verdict": dec.kind(),
             "methods": methods,
-            "reasons": dec.reasons,
+            // Split like the stored chains (`a; b`), so history and hypothesis read alike.
+            "reasons": dec
+                .reasons
+                .iter()
+                .flat_map(|r| r.split("; "))
+                .filter(|r| !r.is_empty())
+                .collect::<Vec<_>>(),
         },
     }))
 }
