@@ -99,7 +99,7 @@ pub fn service(name: &str, file: &str, st: &Stack, required: bool) -> Vec<Check>
         } else if out.is_empty() {
             out.push(Check::ok(
                 format!("pam.{name}"),
-                format!("{file} does not run pam_twofold.so (services add it themselves); no pitfalls found"),
+                format!("{file} does not run pam_twofold.so (it may be added per service instead); no pitfalls found"),
             ));
         }
         return out;
