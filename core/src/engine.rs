@@ -4,6 +4,11 @@
 //! sessions, checks codes (burn before issue), counts failures, enrolls, and writes the audit
 //! trail and sign-in history. The daemon serves the PAM socket and the web pages with it, so
 //! SSH and the web share one policy, one enrollment and one set of counters.
+//!
+//! Each step of a sign-in writes in one store transaction (one durable commit): `begin` one
+//! [`Store::apply`], a right code one [`Store::consume_then`] (the code is burned in the same
+//! transaction that records the success, and the reply is sent only after it commits), a wrong
+//! code one [`Store::record_failure_then`].
 
 mod admin;
 mod contact;
@@ -11,6 +16,7 @@ mod enroll;
 mod signin;
 #[cfg(test)]
 mod tests;
+mod verify;
 
 pub use contact::{mask_email, mask_phone, parse_email, parse_phone};
 
@@ -20,7 +26,7 @@ use crate::decision::{self, UserFacts};
 use crate::error::{Error, Result};
 use crate::proto::{Challenge, Method};
 use crate::settings::Settings;
-use crate::store::{AuditEvent, SessionEnd, SignIn, Store, UserRecord, VerificationSession};
+use crate::store::{AuditEvent, SessionEnd, SignIn, Store, UserRecord, VerificationSession, Write};
 use std::sync::Arc;
 
 /// Hands an SMS or email code to delivery. The daemon implements it by writing an outbox row
@@ -173,30 +179,42 @@ impl Engine {
         outcome: &str,
         detail: impl Into<String>,
     ) -> Result<()> {
-        self.store.audit(&AuditEvent {
-            at: self.now(),
-            actor: actor.to_string(),
-            event: event.to_string(),
-            user: user.map(str::to_string),
-            outcome: outcome.to_string(),
-            detail: detail.into(),
-        })
+        self.store.audit(&audit_event(
+            self.now(),
+            actor,
+            event,
+            user,
+            outcome,
+            detail,
+        ))
     }
 
-    fn record(
+    /// The audit write of an event by the session's user about themself, stamped now.
+    fn audit_write(
+        &self,
+        s: &VerificationSession,
+        event: &str,
+        outcome: &str,
+        detail: impl Into<String>,
+    ) -> Write {
+        Write::Audit(audit_event(
+            self.now(),
+            &s.user,
+            event,
+            Some(&s.user),
+            outcome,
+            detail,
+        ))
+    }
+
+    /// The history write of the session's sign-in, stamped now.
+    fn record_write(
         &self,
         s: &VerificationSession,
         outcome: &str,
         reason: impl Into<String>,
-    ) -> Result<()> {
-        self.store.record_signin(&SignIn {
-            user: s.user.clone(),
-            service: s.service.clone(),
-            rhost: s.rhost.clone(),
-            outcome: outcome.to_string(),
-            reason: reason.into(),
-            at: self.now(),
-        })
+    ) -> Write {
+        Write::RecordSignin(signin_row(self.now(), s, outcome, reason))
     }
 
     /// The user of an existing session (it must exist: sessions are opened for known users).
@@ -273,6 +291,42 @@ impl Engine {
                 None
             },
         }
+    }
+}
+
+/// An audit event at `at`.
+fn audit_event(
+    at: UnixTime,
+    actor: &str,
+    event: &str,
+    user: Option<&str>,
+    outcome: &str,
+    detail: impl Into<String>,
+) -> AuditEvent {
+    AuditEvent {
+        at,
+        actor: actor.to_string(),
+        event: event.to_string(),
+        user: user.map(str::to_string),
+        outcome: outcome.to_string(),
+        detail: detail.into(),
+    }
+}
+
+/// The history row of the session's sign-in at `at`.
+fn signin_row(
+    at: UnixTime,
+    s: &VerificationSession,
+    outcome: &str,
+    reason: impl Into<String>,
+) -> SignIn {
+    SignIn {
+        user: s.user.clone(),
+        service: s.service.clone(),
+        rhost: s.rhost.clone(),
+        outcome: outcome.to_string(),
+        reason: reason.into(),
+        at,
     }
 }
 

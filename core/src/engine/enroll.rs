@@ -7,7 +7,9 @@ use crate::decision::{self, AttemptFacts, Verdict};
 use crate::error::{Error, Result};
 use crate::proto::{Code, EnrollSecret, Method, PamReply};
 use crate::settings::{EnrollmentPolicy, Settings};
-use crate::store::{EnrollmentStatus, SessionEnd, UserRecord, VerificationSession};
+use crate::store::{
+    Consume, ConsumeOutcome, EnrollmentStatus, SessionEnd, UserRecord, VerificationSession, Write,
+};
 use crate::totp::{self, TotpSecret};
 
 impl Engine {
@@ -105,52 +107,75 @@ impl Engine {
                     "That code does not match. Check that the app's clock is right and enter the current code.",
                 )
             };
-            return self.fail(&s, &settings, Method::AuthenticatorApp, why, msg.into());
+            let wrong = (why.to_string(), msg.to_string());
+            return self.fail(&s, &settings, &user, None, Method::AuthenticatorApp, wrong);
         };
-        // Burn before issue: the step is the high-water mark before anything is shown.
-        if !self
-            .store
-            .confirm_enrollment(&user.name, step, self.now())?
-        {
-            return Err(Error::Conflict(
-                "the enrollment was confirmed or reset by another request; start a new sign-in"
-                    .into(),
-            ));
-        }
-        if !self.store.end_session(&s.id, SessionEnd::Success)? {
-            return Ok(PamReply::Locked {
-                message: "This verification session has already ended. Start a new sign-in.".into(),
+        // Burn before issue: one transaction makes the step the high-water mark, ends the
+        // session and stores the backup codes' hashes; they are shown only after it commits.
+        let now = self.now();
+        let (shown, hashes) = if settings.methods.backup_codes {
+            self.new_backup_batch(&user.name)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut then = vec![Write::FinishSession {
+            id: s.id.clone(),
+            how: SessionEnd::Success,
+        }];
+        if !hashes.is_empty() {
+            then.push(Write::ReplaceBackupCodes {
+                user: user.name.clone(),
+                hashes,
+                now,
             });
         }
-        let shown = if settings.methods.backup_codes {
-            self.issue_backup_codes(&user.name)?
-        } else {
-            Vec::new()
-        };
-        self.store.clear_failures(&user.name)?;
-        self.record(&s, "success", "authenticator app enrolled")?;
-        self.audit(
-            &user.name,
+        then.push(Write::ClearFailures {
+            user: user.name.clone(),
+        });
+        then.push(self.record_write(&s, "success", "authenticator app enrolled"));
+        then.push(self.audit_write(
+            &s,
             "enroll.confirm",
-            Some(&user.name),
             "ok",
             format!(
                 "authenticator app enrolled for {}; {} backup codes issued",
                 s.service,
                 shown.len()
             ),
-        )?;
-        Ok(PamReply::Enrolled {
-            backup_codes: shown,
-        })
+        ));
+        let consume = Consume::ConfirmEnrollment {
+            user: user.name.clone(),
+            step,
+            now,
+        };
+        match self.store.consume_then(&consume, &then)? {
+            ConsumeOutcome::Accepted => Ok(PamReply::Enrolled {
+                backup_codes: shown,
+            }),
+            // Enrolled, but another request ended the session first: no codes are issued.
+            ConsumeOutcome::AcceptedSessionEnded => Ok(super::verify::already_ended()),
+            ConsumeOutcome::Refused | ConsumeOutcome::Expired => Err(Error::Conflict(
+                "the enrollment was confirmed or reset by another request; start a new sign-in"
+                    .into(),
+            )),
+        }
+    }
+
+    /// A fresh batch of backup codes: display forms and hashes (nothing stored).
+    fn new_backup_batch(&self, user: &str) -> (Vec<String>, Vec<[u8; 32]>) {
+        let batch = codes::backup_batch(self.rng.as_ref(), codes::BACKUP_BATCH);
+        let hashes = batch.iter().map(|c| c.hash(&self.keys, user)).collect();
+        (
+            batch.iter().map(codes::BackupCode::display).collect(),
+            hashes,
+        )
     }
 
     /// Replaces the user's backup codes with a fresh batch; returns them in display form.
     pub(super) fn issue_backup_codes(&self, user: &str) -> Result<Vec<String>> {
-        let batch = codes::backup_batch(self.rng.as_ref(), codes::BACKUP_BATCH);
-        let hashes: Vec<[u8; 32]> = batch.iter().map(|c| c.hash(&self.keys, user)).collect();
+        let (shown, hashes) = self.new_backup_batch(user);
         self.store.replace_backup_codes(user, &hashes, self.now())?;
-        Ok(batch.iter().map(codes::BackupCode::display).collect())
+        Ok(shown)
     }
 
     /// Declines an optional enrollment: the sign-in goes on with the other usable methods, or
@@ -188,15 +213,14 @@ impl Engine {
                 ));
             }
             Verdict::Deny | Verdict::NoFactor => {
-                self.store.end_session(&s.id, SessionEnd::Abandoned)?;
                 let reason = d.reason_chain();
-                self.audit(
-                    &user.name,
-                    "enroll.skip",
-                    Some(&user.name),
-                    "refused",
-                    &reason,
-                )?;
+                self.store.apply(&[
+                    Write::EndSession {
+                        id: s.id.clone(),
+                        how: SessionEnd::Abandoned,
+                    },
+                    self.audit_write(&s, "enroll.skip", "refused", &reason),
+                ])?;
                 return Ok(if d.verdict == Verdict::Deny {
                     PamReply::Deny { reason }
                 } else {
@@ -206,25 +230,38 @@ impl Engine {
         };
         let Some(first) = methods.first().copied() else {
             let reason = "enrollment was skipped and no other method is usable, so the sign-in goes on without a second factor".to_string();
-            if !self.store.end_session(&s.id, SessionEnd::Success)? {
-                return Err(Error::Invalid(
+            let done = self.store.apply(&[
+                Write::FinishSession {
+                    id: s.id.clone(),
+                    how: SessionEnd::Success,
+                },
+                self.record_write(&s, "allow", &reason),
+                self.audit_write(&s, "enroll.skip", "ok", &reason),
+            ]);
+            return match done {
+                Ok(()) => Ok(PamReply::Allow { reason }),
+                Err(Error::Conflict(_)) => Err(Error::Invalid(
                     "this verification session has already ended; start a new sign-in".into(),
-                ));
-            }
-            self.record(&s, "allow", &reason)?;
-            self.audit(&user.name, "enroll.skip", Some(&user.name), "ok", &reason)?;
-            return Ok(PamReply::Allow { reason });
+                )),
+                Err(e) => Err(e),
+            };
         };
-        self.store.session_set_method(&s.id, first)?;
-        let fresh = self.reload(&s)?;
-        self.audit(
-            &user.name,
-            "enroll.skip",
-            Some(&user.name),
-            "ok",
-            format!("enrollment skipped; challenged with {first}"),
-        )?;
-        let info = self.prompt_info(&fresh, &user, &settings)?;
+        // The method change, its audit line and a fresh SMS/email code: one transaction.
+        let mut fresh = s.clone();
+        fresh.method = first;
+        let pending = vec![
+            Write::SessionSetMethod {
+                id: s.id.clone(),
+                method: first,
+            },
+            self.audit_write(
+                &s,
+                "enroll.skip",
+                "ok",
+                format!("enrollment skipped; challenged with {first}"),
+            ),
+        ];
+        let info = self.prompt_info(&fresh, &user, &settings, pending)?;
         Ok(PamReply::Challenge(self.challenge(
             &fresh,
             &settings,

@@ -1,44 +1,29 @@
-//! Sign-in: decide, open a verification session, check codes (burn before issue), count
-//! failures, switch methods and resend codes.
+//! Sign-in: decide, open a verification session (one store transaction with the decision's
+//! history and audit lines), switch methods and resend codes. Checking codes: [`super::verify`].
 
-use super::{Engine, SESSION_LOCKED, SignInAttempt, USER_LOCKED, check_user_name};
-use crate::clock::random_id;
-use crate::codes::{self, BackupCode};
+use super::{Engine, SignInAttempt, USER_LOCKED, check_user_name};
+use crate::clock::{UnixTime, random_id};
+use crate::codes;
 use crate::decision::{self, AttemptFacts, Decision, UserFacts, Verdict};
 use crate::error::{Error, Result};
-use crate::proto::{Code, EnrollOffer, Method, PamReply};
+use crate::proto::{EnrollOffer, Method, PamReply};
 use crate::settings::Settings;
-use crate::store::{OobOutcome, SessionEnd, SignIn, UserRecord, VerificationSession};
-use crate::totp;
-
-/// Result of checking one code.
-enum Check {
-    /// Right, and burned by this caller.
-    Ok,
-    /// Wrong; the reason is for the audit trail, the message for the user.
-    Wrong { why: String, message: String },
-}
-
-fn wrong(why: impl Into<String>, message: impl Into<String>) -> Check {
-    Check::Wrong {
-        why: why.into(),
-        message: message.into(),
-    }
-}
+use crate::store::{EnrollmentStatus, SessionEnd, SignIn, UserRecord, VerificationSession, Write};
 
 impl Engine {
-    /// Gathers the facts and decides, without side effects other than reading.
+    /// Gathers the facts and decides, without side effects other than reading. A user the
+    /// store does not know (`None`) has the facts of a new one.
     fn decide_with(
         &self,
         a: &SignInAttempt,
         settings: &Settings,
         user: Option<&UserRecord>,
-    ) -> Result<Decision> {
+    ) -> Result<(Decision, UserFacts)> {
         let now = self.now();
         let facts = match user {
             Some(u) => self.facts(u)?,
             None => UserFacts {
-                status: crate::store::EnrollmentStatus::NotEnrolled,
+                status: EnrollmentStatus::NotEnrolled,
                 default_method: None,
                 has_phone: false,
                 has_email: false,
@@ -67,7 +52,7 @@ impl Engine {
             rhost_seen,
             now,
         };
-        Ok(decision::decide(settings, &facts, &attempt))
+        Ok((decision::decide(settings, &facts, &attempt), facts))
     }
 
     /// When a presented device token was remembered, if it is a live one of this user's.
@@ -94,43 +79,68 @@ impl Engine {
         check_user_name(&a.user)?;
         let settings = self.settings()?;
         let user = self.store.get_user(&a.user)?;
-        self.decide_with(a, &settings, user.as_ref())
+        Ok(self.decide_with(a, &settings, user.as_ref())?.0)
     }
 
     /// Starts a sign-in: decides, records history and audit, opens a verification session when a
     /// code or enrollment is needed, and queues an SMS/email code when that is the method asked.
+    /// Reads, then one store transaction (a user seen for the first time is created in it);
+    /// an SMS/email code adds the outbox row and its `code.sent` line.
     pub fn begin(&self, a: &SignInAttempt) -> Result<PamReply> {
         check_user_name(&a.user)?;
         let now = self.now();
-        let user = self.store.ensure_user(&a.user, now)?;
         let settings = self.settings()?;
-        let d = self.decide_with(a, &settings, Some(&user))?;
+        let known = self.store.get_user(&a.user)?;
+        let (d, facts) = self.decide_with(a, &settings, known.as_ref())?;
+        let mut writes = Vec::with_capacity(5);
+        let user = match known {
+            Some(u) => u,
+            None => {
+                writes.push(Write::EnsureUser {
+                    name: a.user.clone(),
+                    now,
+                });
+                new_user(&a.user, now)
+            }
+        };
         let reason = d.reason_chain();
-        self.store.record_signin(&SignIn {
+        writes.push(Write::RecordSignin(SignIn {
             user: a.user.clone(),
             service: a.service.clone(),
             rhost: a.rhost.clone(),
             outcome: d.kind().to_string(),
             reason: reason.clone(),
             at: now,
-        })?;
+        }));
         let outcome = match d.verdict {
             Verdict::Deny | Verdict::NoFactor => "refused",
             _ => "ok",
         };
-        self.audit(
+        writes.push(Write::Audit(super::audit_event(
+            now,
             &a.user,
             "auth.decision",
             Some(&a.user),
             outcome,
             format!("{} for {}: {reason}", d.kind(), a.service),
-        )?;
+        )));
         match d.verdict {
-            Verdict::Allow => Ok(PamReply::Allow { reason }),
-            Verdict::Deny => Ok(PamReply::Deny { reason }),
-            Verdict::NoFactor => Ok(PamReply::NotEnrolled { reason }),
+            Verdict::Allow => {
+                self.store.apply(&writes)?;
+                Ok(PamReply::Allow { reason })
+            }
+            Verdict::Deny => {
+                self.store.apply(&writes)?;
+                Ok(PamReply::Deny { reason })
+            }
+            Verdict::NoFactor => {
+                self.store.apply(&writes)?;
+                Ok(PamReply::NotEnrolled { reason })
+            }
             Verdict::Enroll { required, .. } => {
-                let s = self.new_session(a, &settings, Method::AuthenticatorApp)?;
+                let s = self.new_session(a, &settings, Method::AuthenticatorApp);
+                writes.push(Write::CreateSession(s.clone()));
+                self.store.apply(&writes)?;
                 Ok(PamReply::Enroll(EnrollOffer {
                     session: s.id,
                     required,
@@ -138,11 +148,12 @@ impl Engine {
             }
             Verdict::Challenge { methods } => {
                 let Some(first) = methods.first().copied() else {
+                    self.store.apply(&writes)?;
                     return Ok(PamReply::NotEnrolled { reason });
                 };
-                let s = self.new_session(a, &settings, first)?;
-                let facts = self.facts(&user)?;
-                let info = self.prompt_info(&s, &user, &settings)?;
+                let s = self.new_session(a, &settings, first);
+                writes.push(Write::CreateSession(s.clone()));
+                let info = self.prompt_info(&s, &user, &settings, writes)?;
                 Ok(PamReply::Challenge(self.challenge(
                     &s,
                     &settings,
@@ -153,15 +164,16 @@ impl Engine {
         }
     }
 
+    /// A new verification session for the attempt (not stored yet).
     fn new_session(
         &self,
         a: &SignInAttempt,
         settings: &Settings,
         method: Method,
-    ) -> Result<VerificationSession> {
+    ) -> VerificationSession {
         let now = self.now();
         let life = i64::from(settings.security_code_timeout_secs).max(super::MIN_SESSION_SECS);
-        let s = VerificationSession {
+        VerificationSession {
             id: random_id(self.rng.as_ref()),
             user: a.user.clone(),
             service: a.service.clone(),
@@ -172,34 +184,37 @@ impl Engine {
             created_at: now,
             expires_at: now.saturating_add(life),
             ended: None,
-        };
-        self.store.create_session(&s)?;
-        Ok(s)
+        }
     }
 
-    /// The line shown before a prompt; for SMS and email, sends a fresh code first.
+    /// Applies `pending` (in one transaction) and returns the line shown before a prompt; for
+    /// SMS and email, a fresh code is stored in that transaction and sent after it.
     pub(super) fn prompt_info(
         &self,
         s: &VerificationSession,
         user: &UserRecord,
         settings: &Settings,
+        pending: Vec<Write>,
     ) -> Result<String> {
-        Ok(match s.method {
-            Method::AuthenticatorApp => {
-                "Enter the 6-digit code from your authenticator app.".to_string()
-            }
-            Method::BackupCode => "Enter one of your backup codes (xxxx-xxxx-xxxx).".to_string(),
-            Method::Sms | Method::Email => self.send_oob(s, user, settings)?,
-        })
+        let line = match s.method {
+            Method::AuthenticatorApp => "Enter the 6-digit code from your authenticator app.",
+            Method::BackupCode => "Enter one of your backup codes (xxxx-xxxx-xxxx).",
+            Method::Sms | Method::Email => return self.send_oob(s, user, settings, pending),
+        };
+        if !pending.is_empty() {
+            self.store.apply(&pending)?;
+        }
+        Ok(line.to_string())
     }
 
-    /// Issues an out-of-band code for the session (replacing any earlier one) and hands it to
-    /// delivery. Returns the line to show.
+    /// Issues an out-of-band code for the session (replacing any earlier one), stores it with
+    /// `pending` in one transaction and hands it to delivery. Returns the line to show.
     fn send_oob(
         &self,
         s: &VerificationSession,
         user: &UserRecord,
         settings: &Settings,
+        mut pending: Vec<Write>,
     ) -> Result<String> {
         let (dest, shown) = match s.method {
             Method::Sms => user.phone.as_deref().map(|p| (p, super::mask_phone(p))),
@@ -217,8 +232,12 @@ impl Engine {
         let expires = now.saturating_add(timeout);
         let code = codes::oob_code(self.rng.as_ref(), codes::OOB_DIGITS);
         // Stored (hashed) before it is sent: a code the user can see always exists.
-        self.store
-            .put_oob_code(&s.id, &codes::hash_oob(&self.keys, &s.id, &code), expires)?;
+        pending.push(Write::PutOobCode {
+            session: s.id.clone(),
+            hash: codes::hash_oob(&self.keys, &s.id, &code),
+            expires_at: expires,
+        });
+        self.store.apply(&pending)?;
         let minutes = (timeout + 59) / 60;
         match self
             .sender
@@ -252,231 +271,6 @@ impl Engine {
         }
     }
 
-    /// Checks a code for an open session.
-    pub fn verify(&self, session: &str, method: Method, code: &Code) -> Result<PamReply> {
-        let s = match self.open_session(session)? {
-            Ok(s) => s,
-            Err(reply) => return Ok(reply),
-        };
-        let settings = self.settings()?;
-        let user = self.session_user(&s)?;
-        let facts = self.facts(&user)?;
-        if method == Method::AuthenticatorApp
-            && user.status != crate::store::EnrollmentStatus::Enrolled
-        {
-            return Err(Error::Invalid(
-                "the authenticator app is not enrolled; this session is waiting for enrollment"
-                    .into(),
-            ));
-        }
-        if !decision::session_methods(&settings, &facts, s.method).contains(&method) {
-            return Err(Error::Invalid(format!(
-                "{method} is not offered in this verification session"
-            )));
-        }
-        let check = self.check_code(&s, &user, &settings, method, code)?;
-        let locked_user = user.consecutive_failures >= settings.max_consecutive_failures;
-        match check {
-            Check::Ok if locked_user => {
-                // the code is burned, but a locked user does not get in.
-                self.store.end_session(&s.id, SessionEnd::Locked)?;
-                self.audit(
-                    &s.user,
-                    "auth.locked",
-                    Some(&s.user),
-                    "refused",
-                    format!(
-                        "a correct {method} code was presented while the user is locked after {} consecutive failures; the code was burned",
-                        user.consecutive_failures
-                    ),
-                )?;
-                self.record(&s, "locked", "user locked by consecutive failures")?;
-                Ok(PamReply::Locked {
-                    message: USER_LOCKED.into(),
-                })
-            }
-            Check::Ok => self.succeed(&s, method, &format!("{method} code accepted")),
-            Check::Wrong { why, message } => self.fail(&s, &settings, method, &why, message),
-        }
-    }
-
-    /// Checks and, when right, burns one code. Never issues anything.
-    fn check_code(
-        &self,
-        s: &VerificationSession,
-        user: &UserRecord,
-        settings: &Settings,
-        method: Method,
-        code: &Code,
-    ) -> Result<Check> {
-        let now = self.now();
-        Ok(match method {
-            Method::AuthenticatorApp => {
-                let Some(blob) = user.totp_secret.as_deref() else {
-                    return Err(Error::Invalid(
-                        "the authenticator app is not enrolled".into(),
-                    ));
-                };
-                let secret = self.keys.decrypt_secret(&user.name, blob)?;
-                match totp::verify(&secret, code.expose(), now, settings.totp_window) {
-                    None if totp::normalize_code(code.expose()).is_none() => wrong(
-                        "malformed authenticator code",
-                        "That is not a 6-digit code. Enter the code from your authenticator app.",
-                    ),
-                    None => wrong(
-                        "wrong authenticator code",
-                        "That code is not valid. Check the time on your phone and try the current code.",
-                    ),
-                    Some(step) => {
-                        if self.store.advance_totp_step(&user.name, step)? {
-                            Check::Ok
-                        } else {
-                            wrong(
-                                format!(
-                                    "replayed authenticator code: step {step} or a later one was already used"
-                                ),
-                                "That code was already used. Wait for the next code and enter it.",
-                            )
-                        }
-                    }
-                }
-            }
-            Method::BackupCode => match BackupCode::parse(code.expose()) {
-                None => wrong(
-                    "malformed backup code",
-                    "That is not a backup code (12 letters and digits, xxxx-xxxx-xxxx).",
-                ),
-                Some(c) => {
-                    let hash = c.hash(&self.keys, &user.name);
-                    if self.store.consume_backup_code(&user.name, &hash, now)? {
-                        Check::Ok
-                    } else {
-                        wrong(
-                            "wrong or already used backup code",
-                            "That backup code is not valid or was already used.",
-                        )
-                    }
-                }
-            },
-            Method::Sms | Method::Email => match codes::normalize_oob(code.expose()) {
-                None => wrong(
-                    format!("malformed {method} code"),
-                    format!(
-                        "That is not a valid code. Enter the digits from the {}.",
-                        method.label()
-                    ),
-                ),
-                Some(c) => {
-                    let hash = codes::hash_oob(&self.keys, &s.id, &c);
-                    match self.store.consume_oob_code(&s.id, &hash, now)? {
-                        OobOutcome::Accepted => Check::Ok,
-                        OobOutcome::Expired => wrong(
-                            format!("expired {method} code"),
-                            "That code has expired. Ask for a new code.",
-                        ),
-                        OobOutcome::NoMatch => {
-                            wrong(format!("wrong {method} code"), "That code is not valid.")
-                        }
-                    }
-                }
-            },
-        })
-    }
-
-    /// A code was right and burned: end the session, clear the counter, record and audit.
-    pub(super) fn succeed(
-        &self,
-        s: &VerificationSession,
-        method: Method,
-        why: &str,
-    ) -> Result<PamReply> {
-        if !self.store.end_session(&s.id, SessionEnd::Success)? {
-            // Another request ended this session first (a success or a lockout).
-            return Ok(PamReply::Locked {
-                message: "This verification session has already ended. Start a new sign-in.".into(),
-            });
-        }
-        self.store.clear_failures(&s.user)?;
-        self.record(s, "success", why)?;
-        self.audit(
-            &s.user,
-            "auth.success",
-            Some(&s.user),
-            "ok",
-            format!("{why} for {}{}", s.service, rhost_note(s)),
-        )?;
-        Ok(PamReply::Accepted { method })
-    }
-
-    /// A code was wrong: count it per user and per session, audit, and say what is left.
-    pub(super) fn fail(
-        &self,
-        s: &VerificationSession,
-        settings: &Settings,
-        method: Method,
-        why: &str,
-        message: String,
-    ) -> Result<PamReply> {
-        let count = self.store.record_failure(&s.user)?;
-        let max = settings.max_invalid_attempts.get();
-        let attempt = self.store.session_invalid_attempt(&s.id, max)?;
-        let limit = max.map_or("no limit".to_string(), |m| m.to_string());
-        self.audit(
-            &s.user,
-            "auth.failure",
-            Some(&s.user),
-            "refused",
-            format!(
-                "{method}: {why}; invalid attempt {} of {limit} in this session; {count} consecutive failures (cap {}){}",
-                attempt.attempts,
-                settings.max_consecutive_failures,
-                rhost_note(s)
-            ),
-        )?;
-        self.record(s, "failure", why)?;
-        if count >= settings.max_consecutive_failures {
-            self.store.end_session(&s.id, SessionEnd::Locked)?;
-            self.audit(
-                &s.user,
-                "auth.locked",
-                Some(&s.user),
-                "refused",
-                format!(
-                    "user locked after {count} consecutive failed codes (cap {}); an administrator must unlock it (twofoldctl users unlock {})",
-                    settings.max_consecutive_failures, s.user
-                ),
-            )?;
-            self.record(s, "locked", "user locked by consecutive failures")?;
-            return Ok(PamReply::Locked {
-                message: USER_LOCKED.into(),
-            });
-        }
-        if attempt.locked {
-            self.audit(
-                &s.user,
-                "auth.locked",
-                Some(&s.user),
-                "refused",
-                format!(
-                    "verification session ended after {} invalid attempts (max_invalid_attempts {limit})",
-                    attempt.attempts
-                ),
-            )?;
-            self.record(s, "locked", "too many invalid attempts in this session")?;
-            return Ok(PamReply::Locked {
-                message: SESSION_LOCKED.into(),
-            });
-        }
-        let mut s2 = s.clone();
-        s2.invalid_attempts = attempt.attempts;
-        let user = self.session_user(s)?;
-        let facts = self.facts(&user)?;
-        Ok(PamReply::Rejected {
-            message,
-            challenge: self.challenge(&s2, settings, &facts, None),
-        })
-    }
-
     /// Switches the session to another method (fallback), or resends an SMS/email code when
     /// `method` is the one already asked for.
     pub fn switch(&self, session: &str, method: Method) -> Result<PamReply> {
@@ -489,22 +283,26 @@ impl Engine {
         let facts = self.facts(&user)?;
         if user.consecutive_failures >= settings.max_consecutive_failures {
             // A locked user gets no new codes (no SMS cost, no fresh guesses).
-            self.store.end_session(&s.id, SessionEnd::Locked)?;
-            self.audit(
-                &s.user,
-                "auth.resend",
-                Some(&s.user),
-                "refused",
-                format!("switch to {method} refused: the user is locked by consecutive failures"),
-            )?;
+            self.store.apply(&[
+                Write::EndSession {
+                    id: s.id.clone(),
+                    how: SessionEnd::Locked,
+                },
+                self.audit_write(
+                    &s,
+                    "auth.resend",
+                    "refused",
+                    format!(
+                        "switch to {method} refused: the user is locked by consecutive failures"
+                    ),
+                ),
+            ])?;
             return Ok(PamReply::Locked {
                 message: USER_LOCKED.into(),
             });
         }
         let offered = decision::session_methods(&settings, &facts, s.method);
-        if user.status != crate::store::EnrollmentStatus::Enrolled
-            && s.method == Method::AuthenticatorApp
-        {
+        if user.status != EnrollmentStatus::Enrolled && s.method == Method::AuthenticatorApp {
             return Err(Error::Invalid(
                 "this session is waiting for enrollment; enroll or skip first".into(),
             ));
@@ -526,10 +324,11 @@ impl Engine {
                 "only SMS and email codes can be sent again, not {method}"
             )));
         }
+        let mut fresh = s.clone();
         if method.is_out_of_band() {
             let limit = settings.resend_limit.get();
             match self.store.session_resend(&s.id, limit)? {
-                Some(_) => {}
+                Some(n) => fresh.resends = n,
                 None => {
                     let n = limit.unwrap_or(0);
                     self.audit(
@@ -549,17 +348,22 @@ impl Engine {
                 }
             }
         }
+        // The method change, its audit line and a fresh SMS/email code: one transaction.
+        let mut pending = Vec::with_capacity(3);
         if method != s.method {
-            self.store.session_set_method(&s.id, method)?;
+            pending.push(Write::SessionSetMethod {
+                id: s.id.clone(),
+                method,
+            });
+            fresh.method = method;
         }
-        let fresh = self.reload(&s)?;
         let detail = if method == s.method {
             format!("{method} code sent again")
         } else {
             format!("switched from {} to {method}", s.method)
         };
-        self.audit(&s.user, "auth.resend", Some(&s.user), "ok", detail)?;
-        let info = self.prompt_info(&fresh, &user, &settings)?;
+        pending.push(self.audit_write(&s, "auth.resend", "ok", detail));
+        let info = self.prompt_info(&fresh, &user, &settings, pending)?;
         Ok(PamReply::Challenge(self.challenge(
             &fresh,
             &settings,
@@ -602,7 +406,25 @@ impl Engine {
     }
 }
 
-fn rhost_note(s: &VerificationSession) -> String {
+/// The record of a user seen for the first time, as the store creates it.
+fn new_user(name: &str, now: UnixTime) -> UserRecord {
+    UserRecord {
+        name: name.to_string(),
+        status: EnrollmentStatus::NotEnrolled,
+        totp_secret: None,
+        totp_last_step: None,
+        default_method: None,
+        phone: None,
+        email: None,
+        consecutive_failures: 0,
+        password_hash: None,
+        created_at: now,
+        enrolled_at: None,
+    }
+}
+
+/// ` from ADDRESS` for audit lines, when the remote address is known.
+pub(super) fn rhost_note(s: &VerificationSession) -> String {
     match &s.rhost {
         Some(r) => format!(" from {r}"),
         None => String::new(),

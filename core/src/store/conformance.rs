@@ -15,6 +15,7 @@
 //! bundles a store with whatever must outlive it (a temporary directory, a schema to drop).
 
 mod audit;
+mod batch;
 mod codes;
 mod concurrency;
 mod sessions;
@@ -23,6 +24,7 @@ mod signins;
 mod users;
 
 pub use audit::*;
+pub use batch::*;
 pub use codes::*;
 pub use concurrency::*;
 pub use sessions::*;
@@ -186,6 +188,18 @@ macro_rules! store_conformance_tests {
             concurrent_invalid_attempts_lock_a_session_exactly_once,
             concurrent_resends_never_exceed_the_limit,
             concurrent_settings_saves_from_one_version_give_exactly_one_winner,
+            // batches: one transaction each
+            writes_are_visible_after_apply,
+            a_batch_with_a_refused_write_applies_nothing,
+            a_refused_consume_applies_nothing,
+            a_won_consume_commits_with_its_writes,
+            a_failed_write_after_a_consume_undoes_the_consume,
+            a_consume_for_an_ended_session_is_kept_and_its_writes_are_not,
+            thirty_two_threads_through_consume_then_give_exactly_one_winner,
+            thirty_two_threads_with_one_backup_code_through_consume_then_give_one_winner,
+            record_failure_then_counts_and_writes_together,
+            record_failure_then_refusals_count_nothing,
+            concurrent_failures_through_record_failure_then_lose_no_increments,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -5,6 +5,10 @@
 //! `advance_totp_step`, `consume_backup_code`, `consume_oob_code`, `session_invalid_attempt`,
 //! `record_failure` never lose or duplicate a success or an increment.
 //!
+//! A sign-in's writes go in batches, one transaction (one durable commit) each:
+//! [`Store::apply`] (the writes of a decision), [`Store::consume_then`] (burn a code, then record
+//! the success) and [`Store::record_failure_then`] (count a wrong code, then record it).
+//!
 //! Backends: [`sqlite::SqliteStore`] (embedded default) and, with the `postgres` feature,
 //! `postgres::PgStore`. Both pass the same conformance suite ([`conformance`]).
 
@@ -233,6 +237,153 @@ pub struct VersionedSettings {
     pub version: i64,
 }
 
+/// One write of a batch ([`Store::apply`], [`Store::consume_then`],
+/// [`Store::record_failure_then`]). Each does what the single operation it names does, with
+/// the same checks and errors; a batch applies its writes in order, all or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// [`Store::ensure_user`]: creates the user as not enrolled; a known user is left as is.
+    EnsureUser {
+        /// Login name.
+        name: String,
+        /// Creation time of a new user.
+        now: UnixTime,
+    },
+    /// [`Store::record_signin`].
+    RecordSignin(SignIn),
+    /// [`Store::audit`].
+    Audit(AuditEvent),
+    /// [`Store::create_session`]: a taken id is `Conflict`.
+    CreateSession(VerificationSession),
+    /// [`Store::end_session`]: ends the session if it is still open; a session that has already
+    /// ended is left as it is (no error).
+    EndSession {
+        /// Session id.
+        id: String,
+        /// How it ends.
+        how: SessionEnd,
+    },
+    /// Ends a session that must still be open. When it is not (another request ended it), the
+    /// batch's writes are not applied: [`Store::apply`] and [`Store::record_failure_then`] fail
+    /// with `Conflict`; [`Store::consume_then`] keeps the consume and reports
+    /// [`ConsumeOutcome::AcceptedSessionEnded`].
+    FinishSession {
+        /// Session id.
+        id: String,
+        /// How it ends.
+        how: SessionEnd,
+    },
+    /// [`Store::clear_failures`]: an unknown user is `NotFound`.
+    ClearFailures {
+        /// Login name.
+        user: String,
+    },
+    /// [`Store::session_set_method`]: the session must be open.
+    SessionSetMethod {
+        /// Session id.
+        id: String,
+        /// The method asked for from now on.
+        method: Method,
+    },
+    /// [`Store::put_oob_code`]: the session must be open.
+    PutOobCode {
+        /// Session id.
+        session: String,
+        /// Hash of the code.
+        hash: [u8; 32],
+        /// When the code stops being accepted.
+        expires_at: UnixTime,
+    },
+    /// [`Store::replace_backup_codes`].
+    ReplaceBackupCodes {
+        /// Login name.
+        user: String,
+        /// Hashes of the new batch (no repeats).
+        hashes: Vec<[u8; 32]>,
+        /// Creation time.
+        now: UnixTime,
+    },
+}
+
+/// The single-use step of [`Store::consume_then`]; each is the operation it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consume {
+    /// [`Store::advance_totp_step`]: wins `step` for an enrolled user.
+    TotpStep {
+        /// Login name.
+        user: String,
+        /// The matched TOTP step.
+        step: i64,
+    },
+    /// [`Store::consume_backup_code`].
+    BackupCode {
+        /// Login name.
+        user: String,
+        /// Hash of the presented code.
+        hash: [u8; 32],
+        /// When.
+        now: UnixTime,
+    },
+    /// [`Store::consume_oob_code`]: the session must be open and the code unexpired.
+    OobCode {
+        /// Session id.
+        session: String,
+        /// Hash of the presented code.
+        hash: [u8; 32],
+        /// When.
+        now: UnixTime,
+    },
+    /// [`Store::confirm_enrollment`]: pending → enrolled with `step` as the high-water mark.
+    ConfirmEnrollment {
+        /// Login name.
+        user: String,
+        /// The matched TOTP step.
+        step: i64,
+        /// When.
+        now: UnixTime,
+    },
+}
+
+/// What [`Store::consume_then`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    /// This call consumed it and applied the follow-up writes, in one transaction.
+    Accepted,
+    /// This call consumed it (it stays consumed), but a [`Write::FinishSession`] found its
+    /// session no longer open, so none of the follow-up writes was applied.
+    AcceptedSessionEnded,
+    /// Not consumed: unknown, already used, a replayed or earlier step, not enrolled (or not
+    /// pending), or no live code of the session matches. Nothing was written.
+    Refused,
+    /// An out-of-band code matched but had expired; it stays unused. Nothing was written.
+    Expired,
+}
+
+/// The counters [`Store::record_failure_then`] moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Whose consecutive-failure count goes up.
+    pub user: String,
+    /// Whose invalid-attempt count goes up.
+    pub session: String,
+    /// `max_invalid_attempts`: the session ends as locked when its count reaches it.
+    pub max_attempts: Option<u32>,
+}
+
+/// The counts after one failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCounts {
+    /// The user's consecutive failures, this one included.
+    pub failures: u32,
+    /// The session's count as [`Store::session_invalid_attempt`] gives it; `None` when the
+    /// session had already ended other than locked (then only the user's failure counts).
+    pub attempt: Option<AttemptCount>,
+}
+
+/// Builds the writes that follow a counted failure from its counts (audit and history lines
+/// that quote them). Called inside the transaction: it must be quick and must not call the store.
+pub type FailureWrites = std::sync::Arc<dyn Fn(&FailureCounts) -> Vec<Write> + Send + Sync>;
+
 /// Every piece of state twofold keeps. Implementations must make each method atomic.
 pub trait Store: Send + Sync {
     /// The delivery half (outbox, integrations, delivery log), if this backend keeps one.
@@ -248,6 +399,13 @@ pub trait Store: Send + Sync {
 
     /// Human description of the backend and its durability (`sqlite /var/lib/twofold/twofold.db (WAL, synchronous=FULL)`).
     fn describe(&self) -> String;
+
+    /// Asks the database now whether it answers and how durable it is (for `twofoldctl
+    /// doctor`): [`Store::describe`]'s text with what the server reports at this moment. An
+    /// unreachable database is an error. The default is `describe()` itself.
+    fn check_health(&self) -> Result<String> {
+        Ok(self.describe())
+    }
 
     // --- settings ---
     /// The current settings (defaults with version 0 when never saved).
@@ -349,4 +507,23 @@ pub trait Store: Send + Sync {
     fn audit(&self, e: &AuditEvent) -> Result<()>;
     /// Queries events, newest first.
     fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>>;
+
+    // --- batches: one transaction (one durable commit) each ---
+    /// Applies every write in order in ONE transaction: all of them or, on any error, none.
+    /// Inputs are checked before the transaction starts.
+    fn apply(&self, writes: &[Write]) -> Result<()>;
+    /// In ONE transaction: performs the single-use `consume`, and only if this call won it,
+    /// applies `then`; then commits. Exactly one of any number of concurrent callers presenting
+    /// the same code wins (SQLite: the transaction holds the write lock from its start;
+    /// PostgreSQL: the guarded `UPDATE` locks the row). A caller that replies only after this
+    /// returns never issues anything for a code that is not burned (burn before issue).
+    /// A failing write of `then` undoes the consume too, except for a
+    /// [`Write::FinishSession`] whose session had ended: see
+    /// [`ConsumeOutcome::AcceptedSessionEnded`].
+    fn consume_then(&self, consume: &Consume, then: &[Write]) -> Result<ConsumeOutcome>;
+    /// In ONE transaction: [`Store::record_failure`] for the user, then
+    /// [`Store::session_invalid_attempt`] for the session, then the writes `then` builds from
+    /// the counts; then commits. No increment is lost or duplicated under concurrency. An
+    /// unknown user or session changes nothing and is `NotFound`.
+    fn record_failure_then(&self, failure: &Failure, then: FailureWrites) -> Result<FailureCounts>;
 }

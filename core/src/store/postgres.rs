@@ -22,11 +22,13 @@
 //! - Settings changed through one node are read by the others at their next `load_settings`
 //!   (every call reads the database: the bound is one round trip, no cache).
 
+mod batch;
 mod db;
 mod delivery;
 mod oidc;
 mod ops;
 mod setup;
+mod statements;
 
 use crate::error::{Error, Result};
 use deadpool_postgres::{Object, Pool};

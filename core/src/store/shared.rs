@@ -137,3 +137,29 @@ pub(crate) fn decode_settings(
 pub(crate) fn audit_limit(limit: u32) -> Option<i64> {
     (limit > 0).then_some(i64::from(limit))
 }
+
+/// The checks the single operations make before touching the database, for one write of a
+/// batch (so a bad batch is refused before its transaction starts).
+pub(crate) fn check_write(w: &crate::store::Write) -> Result<()> {
+    use crate::store::Write;
+    match w {
+        Write::EnsureUser { name, .. } => check_user_name(name),
+        Write::RecordSignin(s) => check_user_name(&s.user),
+        Write::CreateSession(s) => {
+            check_id(&s.id)?;
+            check_user_name(&s.user)
+        }
+        Write::ReplaceBackupCodes { hashes, .. } => check_unique_hashes(hashes),
+        Write::Audit(_)
+        | Write::EndSession { .. }
+        | Write::FinishSession { .. }
+        | Write::ClearFailures { .. }
+        | Write::SessionSetMethod { .. }
+        | Write::PutOobCode { .. } => Ok(()),
+    }
+}
+
+/// [`check_write`] for every write.
+pub(crate) fn check_writes(ws: &[crate::store::Write]) -> Result<()> {
+    ws.iter().try_for_each(check_write)
+}

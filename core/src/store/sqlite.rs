@@ -15,8 +15,10 @@
 //! A busy database (locked longer than `busy_timeout`) is [`Error::Unavailable`]: callers fail
 //! closed and retry later.
 
+mod batch;
 mod open;
 mod ops;
+mod statements;
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;

@@ -111,18 +111,6 @@ impl Db {
         }
     }
 
-    /// Explains why an operation on an open session changed nothing.
-    pub(super) async fn session_not_open(&self, id: &str) -> Error {
-        match self.get_session(id).await {
-            Err(e) => e,
-            Ok(None) => shared::unknown_session(),
-            Ok(Some(s)) => match s.ended {
-                None => Error::Conflict("the verification session changed meanwhile".into()),
-                Some(how) => shared::ended_session(how.as_str()),
-            },
-        }
-    }
-
     pub(super) async fn load_settings(&self) -> Result<VersionedSettings> {
         let row = self
             .query_opt("SELECT version, document FROM settings WHERE id = 1", &[])

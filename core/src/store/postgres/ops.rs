@@ -3,15 +3,21 @@
 //! multi-statement writes lock the user row (`FOR UPDATE`) inside a transaction.
 
 use super::PgStore;
-use super::db::{SESSION_COLS, USER_COLS};
+use super::db::USER_COLS;
+use super::statements::{
+    advance_totp_step, clear_failures, confirm_enrollment, consume_backup_code, consume_oob_code,
+    end_session, insert_audit, insert_session, insert_signin, insert_user, put_oob_code,
+    record_failure, replace_backup_codes, session_invalid_attempt, session_set_method,
+};
 use crate::clock::UnixTime;
 use crate::error::{Error, Result};
 use crate::proto::Method;
 use crate::settings::Settings;
 use crate::store::shared::{self, to_u32};
 use crate::store::{
-    AttemptCount, AuditEvent, AuditFilter, EnrollmentStatus, OobOutcome, SessionEnd, SignIn, Store,
-    UserRecord, VerificationSession, VersionedSettings,
+    AttemptCount, AuditEvent, AuditFilter, Consume, ConsumeOutcome, EnrollmentStatus, Failure,
+    FailureCounts, FailureWrites, OobOutcome, SessionEnd, SignIn, Store, UserRecord,
+    VerificationSession, VersionedSettings, Write,
 };
 
 /// Owned copies of borrowed arguments, for the `'static` futures the runtime runs.
@@ -20,6 +26,10 @@ fn own(s: &str) -> String {
 }
 
 impl Store for PgStore {
+    fn check_health(&self) -> Result<String> {
+        self.health_text()
+    }
+
     fn describe(&self) -> String {
         format!(
             "postgresql {}{} (synchronous_commit={}, pool {})",
@@ -76,12 +86,7 @@ impl Store for PgStore {
             if let Some(u) = db.get_user(&name).await? {
                 return Ok(u);
             }
-            db.execute(
-                "INSERT INTO users (name, status, created_at) VALUES ($1, 'not_enrolled', $2)
-                 ON CONFLICT (name) DO NOTHING",
-                &[&name, &now],
-            )
-            .await?;
+            insert_user(&db, &db.client().await?, &name, now).await?;
             db.get_user(&name)
                 .await?
                 .ok_or_else(|| shared::unknown_user(&name))
@@ -136,30 +141,15 @@ impl Store for PgStore {
     fn confirm_enrollment(&self, name: &str, step: i64, now: UnixTime) -> Result<bool> {
         let name = own(name);
         self.run(move |db| async move {
-            let n = db
-                .execute(
-                    "UPDATE users SET status = 'enrolled', totp_last_step = $2, enrolled_at = $3
-                     WHERE name = $1 AND status = 'pending'",
-                    &[&name, &step, &now],
-                )
-                .await?;
-            Ok(n == 1)
+            confirm_enrollment(&db, &db.client().await?, &name, step, now).await
         })
     }
 
     fn advance_totp_step(&self, name: &str, step: i64) -> Result<bool> {
         let name = own(name);
-        self.run(move |db| async move {
-            let n = db
-                .execute(
-                    "UPDATE users SET totp_last_step = $2
-                     WHERE name = $1 AND status = 'enrolled'
-                       AND (totp_last_step IS NULL OR totp_last_step < $2)",
-                    &[&name, &step],
-                )
-                .await?;
-            Ok(n == 1)
-        })
+        self.run(
+            move |db| async move { advance_totp_step(&db, &db.client().await?, &name, step).await },
+        )
     }
 
     fn reset_enrollment(&self, name: &str) -> Result<bool> {
@@ -271,42 +261,19 @@ impl Store for PgStore {
     fn replace_backup_codes(&self, name: &str, hashes: &[[u8; 32]], now: UnixTime) -> Result<()> {
         shared::check_unique_hashes(hashes)?;
         let name = own(name);
-        let hashes: Vec<Vec<u8>> = hashes.iter().map(|h| h.to_vec()).collect();
+        let hashes = hashes.to_vec();
         self.run(move |db| async move {
             let mut c = db.client().await?;
             let tx = c.transaction().await.map_err(|e| db.e(e))?;
-            let user = tx
-                .query_opt("SELECT 1 FROM users WHERE name = $1 FOR UPDATE", &[&name])
-                .await
-                .map_err(|e| db.e(e))?;
-            if user.is_none() {
-                return Err(shared::unknown_user(&name));
-            }
-            tx.execute("DELETE FROM backup_codes WHERE user_name = $1", &[&name])
-                .await
-                .map_err(|e| db.e(e))?;
-            tx.execute(
-                "INSERT INTO backup_codes (user_name, hash, created_at)
-                 SELECT $1, h, $3 FROM unnest($2::BYTEA[]) AS h",
-                &[&name, &hashes, &now],
-            )
-            .await
-            .map_err(|e| db.e(e))?;
+            replace_backup_codes(&db, &tx, &name, &hashes, now).await?;
             tx.commit().await.map_err(|e| db.e(e))
         })
     }
 
     fn consume_backup_code(&self, name: &str, hash: &[u8; 32], now: UnixTime) -> Result<bool> {
-        let (name, hash) = (own(name), hash.to_vec());
+        let (name, hash) = (own(name), *hash);
         self.run(move |db| async move {
-            let n = db
-                .execute(
-                    "UPDATE backup_codes SET used_at = $3
-                     WHERE user_name = $1 AND hash = $2 AND used_at IS NULL",
-                    &[&name, &hash, &now],
-                )
-                .await?;
-            Ok(n == 1)
+            consume_backup_code(&db, &db.client().await?, &name, &hash, now).await
         })
     }
 
@@ -329,71 +296,19 @@ impl Store for PgStore {
 
     fn record_failure(&self, name: &str) -> Result<u32> {
         let name = own(name);
-        self.run(move |db| async move {
-            let row = db
-                .query_opt(
-                    "UPDATE users SET consecutive_failures = consecutive_failures + 1
-                     WHERE name = $1 RETURNING consecutive_failures",
-                    &[&name],
-                )
-                .await?;
-            match row {
-                Some(r) => Ok(to_u32(db.get(&r, 0)?)),
-                None => Err(shared::unknown_user(&name)),
-            }
-        })
+        self.run(move |db| async move { record_failure(&db, &db.client().await?, &name).await })
     }
 
     fn clear_failures(&self, name: &str) -> Result<()> {
         let name = own(name);
-        self.run(move |db| async move {
-            let n = db
-                .execute(
-                    "UPDATE users SET consecutive_failures = 0 WHERE name = $1",
-                    &[&name],
-                )
-                .await?;
-            if n == 0 {
-                return Err(shared::unknown_user(&name));
-            }
-            Ok(())
-        })
+        self.run(move |db| async move { clear_failures(&db, &db.client().await?, &name).await })
     }
 
     fn create_session(&self, s: &VerificationSession) -> Result<()> {
         shared::check_id(&s.id)?;
         shared::check_user_name(&s.user)?;
         let s = s.clone();
-        self.run(move |db| async move {
-            let sql = format!(
-                "INSERT INTO verification_sessions ({SESSION_COLS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (id) DO NOTHING"
-            );
-            let n = db
-                .execute(
-                    &sql,
-                    &[
-                        &s.id,
-                        &s.user,
-                        &s.service,
-                        &s.rhost,
-                        &s.method.as_str(),
-                        &i64::from(s.invalid_attempts),
-                        &i64::from(s.resends),
-                        &s.created_at,
-                        &s.expires_at,
-                        &s.ended.map(SessionEnd::as_str),
-                    ],
-                )
-                .await?;
-            if n == 0 {
-                return Err(Error::Conflict(
-                    "a verification session with this id already exists".into(),
-                ));
-            }
-            Ok(())
-        })
+        self.run(move |db| async move { insert_session(&db, &db.client().await?, &s).await })
     }
 
     fn get_session(&self, id: &str) -> Result<Option<VerificationSession>> {
@@ -403,38 +318,8 @@ impl Store for PgStore {
 
     fn session_invalid_attempt(&self, id: &str, max: Option<u32>) -> Result<AttemptCount> {
         let id = own(id);
-        let max = max.map(i64::from);
         self.run(move |db| async move {
-            let row = db
-                .query_opt(
-                    "UPDATE verification_sessions
-                     SET invalid_attempts = invalid_attempts + 1,
-                         ended = CASE WHEN $2::BIGINT IS NOT NULL
-                                           AND invalid_attempts + 1 >= $2::BIGINT
-                                      THEN 'locked' ELSE ended END
-                     WHERE id = $1 AND ended IS NULL
-                     RETURNING invalid_attempts, ended",
-                    &[&id, &max],
-                )
-                .await?;
-            if let Some(r) = row {
-                let ended: Option<String> = db.get(&r, 1)?;
-                return Ok(AttemptCount {
-                    attempts: to_u32(db.get(&r, 0)?),
-                    locked: ended.as_deref() == Some("locked"),
-                });
-            }
-            // Not open: a session already locked stays locked (a racing attempt learns so).
-            match db.get_session(&id).await? {
-                None => Err(shared::unknown_session()),
-                Some(s) if s.ended == Some(SessionEnd::Locked) => Ok(AttemptCount {
-                    attempts: s.invalid_attempts,
-                    locked: true,
-                }),
-                Some(s) => Err(shared::ended_session(
-                    s.ended.map(SessionEnd::as_str).unwrap_or("changed"),
-                )),
-            }
+            session_invalid_attempt(&db, &db.client().await?, &id, max).await
         })
     }
 
@@ -467,50 +352,19 @@ impl Store for PgStore {
     fn session_set_method(&self, id: &str, method: Method) -> Result<()> {
         let id = own(id);
         self.run(move |db| async move {
-            let n = db
-                .execute(
-                    "UPDATE verification_sessions SET method = $2 WHERE id = $1 AND ended IS NULL",
-                    &[&id, &method.as_str()],
-                )
-                .await?;
-            if n == 1 {
-                return Ok(());
-            }
-            Err(db.session_not_open(&id).await)
+            session_set_method(&db, &db.client().await?, &id, method).await
         })
     }
 
     fn end_session(&self, id: &str, how: SessionEnd) -> Result<bool> {
         let id = own(id);
-        self.run(move |db| async move {
-            let n = db
-                .execute(
-                    "UPDATE verification_sessions SET ended = $2 WHERE id = $1 AND ended IS NULL",
-                    &[&id, &how.as_str()],
-                )
-                .await?;
-            Ok(n == 1)
-        })
+        self.run(move |db| async move { end_session(&db, &db.client().await?, &id, how).await })
     }
 
     fn put_oob_code(&self, session: &str, hash: &[u8; 32], expires_at: UnixTime) -> Result<()> {
-        let (id, hash) = (own(session), hash.to_vec());
+        let (id, hash) = (own(session), *hash);
         self.run(move |db| async move {
-            let n = db
-                .execute(
-                    "INSERT INTO oob_codes (session, hash, expires_at, used_at)
-                     SELECT $1::TEXT, $2::BYTEA, $3::BIGINT, NULL::BIGINT
-                     WHERE EXISTS (SELECT 1 FROM verification_sessions
-                                   WHERE id = $1::TEXT AND ended IS NULL)
-                     ON CONFLICT (session) DO UPDATE
-                     SET hash = EXCLUDED.hash, expires_at = EXCLUDED.expires_at, used_at = NULL",
-                    &[&id, &hash, &expires_at],
-                )
-                .await?;
-            if n == 1 {
-                return Ok(());
-            }
-            Err(db.session_not_open(&id).await)
+            put_oob_code(&db, &db.client().await?, &id, &hash, expires_at).await
         })
     }
 
@@ -520,32 +374,9 @@ impl Store for PgStore {
         hash: &[u8; 32],
         now: UnixTime,
     ) -> Result<OobOutcome> {
-        let (id, hash) = (own(session), hash.to_vec());
+        let (id, hash) = (own(session), *hash);
         self.run(move |db| async move {
-            let n = db
-                .execute(
-                    "UPDATE oob_codes SET used_at = $3
-                     WHERE session = $1 AND hash = $2 AND used_at IS NULL AND expires_at > $3
-                       AND EXISTS (SELECT 1 FROM verification_sessions
-                                   WHERE id = $1 AND ended IS NULL)",
-                    &[&id, &hash, &now],
-                )
-                .await?;
-            if n == 1 {
-                return Ok(OobOutcome::Accepted);
-            }
-            let expired = db
-                .query_opt(
-                    "SELECT 1 FROM oob_codes o JOIN verification_sessions s ON s.id = o.session
-                     WHERE o.session = $1 AND o.hash = $2 AND o.used_at IS NULL
-                       AND o.expires_at <= $3 AND s.ended IS NULL",
-                    &[&id, &hash, &now],
-                )
-                .await?;
-            Ok(match expired {
-                Some(_) => OobOutcome::Expired,
-                None => OobOutcome::NoMatch,
-            })
+            consume_oob_code(&db, &db.client().await?, &id, &hash, now).await
         })
     }
 
@@ -603,15 +434,7 @@ impl Store for PgStore {
     fn record_signin(&self, s: &SignIn) -> Result<()> {
         shared::check_user_name(&s.user)?;
         let s = s.clone();
-        self.run(move |db| async move {
-            db.execute(
-                "INSERT INTO signins (user_name, service, rhost, outcome, reason, at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&s.user, &s.service, &s.rhost, &s.outcome, &s.reason, &s.at],
-            )
-            .await?;
-            Ok(())
-        })
+        self.run(move |db| async move { insert_signin(&db, &db.client().await?, &s).await })
     }
 
     fn rhost_seen(
@@ -665,15 +488,19 @@ impl Store for PgStore {
 
     fn audit(&self, e: &AuditEvent) -> Result<()> {
         let e = e.clone();
-        self.run(move |db| async move {
-            db.execute(
-                "INSERT INTO audit (at, actor, event, user_name, outcome, detail)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&e.at, &e.actor, &e.event, &e.user, &e.outcome, &e.detail],
-            )
-            .await?;
-            Ok(())
-        })
+        self.run(move |db| async move { insert_audit(&db, &db.client().await?, &e).await })
+    }
+
+    fn apply(&self, writes: &[Write]) -> Result<()> {
+        self.apply_batch(writes)
+    }
+
+    fn consume_then(&self, consume: &Consume, then: &[Write]) -> Result<ConsumeOutcome> {
+        self.consume_then_batch(consume, then)
+    }
+
+    fn record_failure_then(&self, failure: &Failure, then: FailureWrites) -> Result<FailureCounts> {
+        self.record_failure_then_batch(failure, then)
     }
 
     fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {

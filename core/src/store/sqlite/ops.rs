@@ -2,14 +2,21 @@
 //! conditional statement; the few multi-statement writes run in `BEGIN IMMEDIATE` transactions.
 
 use super::SqliteStore;
+use super::statements::{
+    advance_totp_step, clear_failures, confirm_enrollment, consume_backup_code, consume_oob_code,
+    end_session, get_session, insert_audit, insert_session, insert_signin, insert_user,
+    put_oob_code, record_failure, replace_backup_codes, session_invalid_attempt,
+    session_set_method,
+};
 use crate::clock::UnixTime;
 use crate::error::{Error, Result};
 use crate::proto::Method;
 use crate::settings::Settings;
 use crate::store::shared::{self, to_u32};
 use crate::store::{
-    AttemptCount, AuditEvent, AuditFilter, EnrollmentStatus, OobOutcome, SessionEnd, SignIn, Store,
-    UserRecord, VerificationSession, VersionedSettings,
+    AttemptCount, AuditEvent, AuditFilter, Consume, ConsumeOutcome, EnrollmentStatus, Failure,
+    FailureCounts, FailureWrites, OobOutcome, SessionEnd, SignIn, Store, UserRecord,
+    VerificationSession, VersionedSettings, Write,
 };
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -17,7 +24,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 const USER_COLS: &str = "name, status, totp_secret, totp_last_step, default_method, phone, email, \
      consecutive_failures, password_hash, created_at, enrolled_at";
 
-const SESSION_COLS: &str = "id, user_name, service, rhost, method, invalid_attempts, resends, \
+pub(super) const SESSION_COLS: &str = "id, user_name, service, rhost, method, invalid_attempts, resends, \
      created_at, expires_at, ended";
 
 fn bad_value(idx: usize, what: &str, value: &str) -> rusqlite::Error {
@@ -54,7 +61,7 @@ fn user_from(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
     })
 }
 
-fn session_from(row: &Row<'_>) -> rusqlite::Result<VerificationSession> {
+pub(super) fn session_from(row: &Row<'_>) -> rusqlite::Result<VerificationSession> {
     let ended: Option<String> = row.get(9)?;
     Ok(VerificationSession {
         id: row.get(0)?,
@@ -84,7 +91,7 @@ fn signin_from(row: &Row<'_>) -> rusqlite::Result<SignIn> {
     })
 }
 
-fn user_exists(c: &Connection, name: &str) -> rusqlite::Result<bool> {
+pub(super) fn user_exists(c: &Connection, name: &str) -> rusqlite::Result<bool> {
     c.prepare_cached("SELECT 1 FROM users WHERE name = ?1")?
         .query_row([name], |_| Ok(()))
         .optional()
@@ -92,7 +99,7 @@ fn user_exists(c: &Connection, name: &str) -> rusqlite::Result<bool> {
 }
 
 /// `None`: no such session; `Some(None)`: open; `Some(Some(how))`: ended.
-fn session_state(c: &Connection, id: &str) -> rusqlite::Result<Option<Option<String>>> {
+pub(super) fn session_state(c: &Connection, id: &str) -> rusqlite::Result<Option<Option<String>>> {
     c.prepare_cached("SELECT ended FROM verification_sessions WHERE id = ?1")?
         .query_row([id], |r| r.get::<_, Option<String>>(0))
         .optional()
@@ -121,16 +128,6 @@ impl SqliteStore {
             }
             // Dropping the transaction rolls it back.
             Err(e) => Err(e),
-        }
-    }
-
-    /// Explains why an operation on an open session changed nothing.
-    fn session_not_open(&self, id: &str) -> Error {
-        match self.with(|c| session_state(c, id)) {
-            Err(e) => e,
-            Ok(None) => shared::unknown_session(),
-            Ok(Some(None)) => Error::Conflict("the verification session changed meanwhile".into()),
-            Ok(Some(Some(how))) => shared::ended_session(&how),
         }
     }
 }
@@ -204,13 +201,7 @@ impl Store for SqliteStore {
         if let Some(u) = self.get_user(name)? {
             return Ok(u);
         }
-        self.with(|c| {
-            c.prepare_cached(
-                "INSERT INTO users (name, status, created_at) VALUES (?1, 'not_enrolled', ?2)
-                 ON CONFLICT (name) DO NOTHING",
-            )?
-            .execute(params![name, now])
-        })?;
+        self.with(|c| insert_user(c, name, now))?;
         self.get_user(name)?
             .ok_or_else(|| shared::unknown_user(name))
     }
@@ -250,26 +241,11 @@ impl Store for SqliteStore {
     }
 
     fn confirm_enrollment(&self, name: &str, step: i64, now: UnixTime) -> Result<bool> {
-        let n = self.with(|c| {
-            c.prepare_cached(
-                "UPDATE users SET status = 'enrolled', totp_last_step = ?2, enrolled_at = ?3
-                 WHERE name = ?1 AND status = 'pending'",
-            )?
-            .execute(params![name, step, now])
-        })?;
-        Ok(n == 1)
+        self.with(|c| confirm_enrollment(c, name, step, now))
     }
 
     fn advance_totp_step(&self, name: &str, step: i64) -> Result<bool> {
-        let n = self.with(|c| {
-            c.prepare_cached(
-                "UPDATE users SET totp_last_step = ?2
-                 WHERE name = ?1 AND status = 'enrolled'
-                   AND (totp_last_step IS NULL OR totp_last_step < ?2)",
-            )?
-            .execute(params![name, step])
-        })?;
-        Ok(n == 1)
+        self.with(|c| advance_totp_step(c, name, step))
     }
 
     fn reset_enrollment(&self, name: &str) -> Result<bool> {
@@ -365,31 +341,11 @@ impl Store for SqliteStore {
 
     fn replace_backup_codes(&self, name: &str, hashes: &[[u8; 32]], now: UnixTime) -> Result<()> {
         shared::check_unique_hashes(hashes)?;
-        self.write_tx(|tx| {
-            if !user_exists(tx, name)? {
-                return Ok(Err(shared::unknown_user(name)));
-            }
-            tx.prepare_cached("DELETE FROM backup_codes WHERE user_name = ?1")?
-                .execute([name])?;
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO backup_codes (user_name, hash, created_at) VALUES (?1, ?2, ?3)",
-            )?;
-            for h in hashes {
-                ins.execute(params![name, &h[..], now])?;
-            }
-            Ok(Ok(()))
-        })
+        self.write_tx(|tx| replace_backup_codes(tx, name, hashes, now))
     }
 
     fn consume_backup_code(&self, name: &str, hash: &[u8; 32], now: UnixTime) -> Result<bool> {
-        let n = self.with(|c| {
-            c.prepare_cached(
-                "UPDATE backup_codes SET used_at = ?3
-                 WHERE user_name = ?1 AND hash = ?2 AND used_at IS NULL",
-            )?
-            .execute(params![name, &hash[..], now])
-        })?;
-        Ok(n == 1)
+        self.with(|c| consume_backup_code(c, name, hash, now))
     }
 
     fn backup_codes_left(&self, name: &str) -> Result<u32> {
@@ -403,100 +359,25 @@ impl Store for SqliteStore {
     }
 
     fn record_failure(&self, name: &str) -> Result<u32> {
-        let n: Option<i64> = self.with(|c| {
-            c.prepare_cached(
-                "UPDATE users SET consecutive_failures = consecutive_failures + 1
-                 WHERE name = ?1 RETURNING consecutive_failures",
-            )?
-            .query_row([name], |r| r.get(0))
-            .optional()
-        })?;
-        n.map(to_u32).ok_or_else(|| shared::unknown_user(name))
+        self.with(|c| record_failure(c, name))?
     }
 
     fn clear_failures(&self, name: &str) -> Result<()> {
-        let n = self.with(|c| {
-            c.prepare_cached("UPDATE users SET consecutive_failures = 0 WHERE name = ?1")?
-                .execute([name])
-        })?;
-        if n == 0 {
-            return Err(shared::unknown_user(name));
-        }
-        Ok(())
+        self.with(|c| clear_failures(c, name))?
     }
 
     fn create_session(&self, s: &VerificationSession) -> Result<()> {
         shared::check_id(&s.id)?;
         shared::check_user_name(&s.user)?;
-        let n = self.with(|c| {
-            c.prepare_cached(&format!(
-                "INSERT INTO verification_sessions ({SESSION_COLS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (id) DO NOTHING"
-            ))?
-            .execute(params![
-                s.id,
-                s.user,
-                s.service,
-                s.rhost,
-                s.method.as_str(),
-                i64::from(s.invalid_attempts),
-                i64::from(s.resends),
-                s.created_at,
-                s.expires_at,
-                s.ended.map(SessionEnd::as_str),
-            ])
-        })?;
-        if n == 0 {
-            return Err(Error::Conflict(
-                "a verification session with this id already exists".into(),
-            ));
-        }
-        Ok(())
+        self.with(|c| insert_session(c, s))?
     }
 
     fn get_session(&self, id: &str) -> Result<Option<VerificationSession>> {
-        self.with(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {SESSION_COLS} FROM verification_sessions WHERE id = ?1"
-            ))?
-            .query_row([id], session_from)
-            .optional()
-        })
+        self.with(|c| get_session(c, id))
     }
 
     fn session_invalid_attempt(&self, id: &str, max: Option<u32>) -> Result<AttemptCount> {
-        let row: Option<(i64, Option<String>)> = self.with(|c| {
-            c.prepare_cached(
-                "UPDATE verification_sessions
-                 SET invalid_attempts = invalid_attempts + 1,
-                     ended = CASE WHEN ?2 IS NOT NULL AND invalid_attempts + 1 >= ?2
-                                  THEN 'locked' ELSE ended END
-                 WHERE id = ?1 AND ended IS NULL
-                 RETURNING invalid_attempts, ended",
-            )?
-            .query_row(params![id, max.map(i64::from)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-        })?;
-        if let Some((n, ended)) = row {
-            return Ok(AttemptCount {
-                attempts: to_u32(n),
-                locked: ended.as_deref() == Some("locked"),
-            });
-        }
-        // Not open: a session already locked stays locked (a racing attempt learns so).
-        match self.get_session(id)? {
-            None => Err(shared::unknown_session()),
-            Some(s) if s.ended == Some(SessionEnd::Locked) => Ok(AttemptCount {
-                attempts: s.invalid_attempts,
-                locked: true,
-            }),
-            Some(s) => Err(shared::ended_session(
-                s.ended.map(SessionEnd::as_str).unwrap_or("changed"),
-            )),
-        }
+        self.with(|c| session_invalid_attempt(c, id, max))?
     }
 
     fn session_resend(&self, id: &str, limit: Option<u32>) -> Result<Option<u32>> {
@@ -520,43 +401,15 @@ impl Store for SqliteStore {
     }
 
     fn session_set_method(&self, id: &str, method: Method) -> Result<()> {
-        let n = self.with(|c| {
-            c.prepare_cached(
-                "UPDATE verification_sessions SET method = ?2 WHERE id = ?1 AND ended IS NULL",
-            )?
-            .execute([id, method.as_str()])
-        })?;
-        if n == 1 {
-            return Ok(());
-        }
-        Err(self.session_not_open(id))
+        self.with(|c| session_set_method(c, id, method))?
     }
 
     fn end_session(&self, id: &str, how: SessionEnd) -> Result<bool> {
-        let n = self.with(|c| {
-            c.prepare_cached(
-                "UPDATE verification_sessions SET ended = ?2 WHERE id = ?1 AND ended IS NULL",
-            )?
-            .execute([id, how.as_str()])
-        })?;
-        Ok(n == 1)
+        self.with(|c| end_session(c, id, how))
     }
 
     fn put_oob_code(&self, session: &str, hash: &[u8; 32], expires_at: UnixTime) -> Result<()> {
-        let n = self.with(|c| {
-            c.prepare_cached(
-                "INSERT INTO oob_codes (session, hash, expires_at, used_at)
-                 SELECT ?1, ?2, ?3, NULL
-                 WHERE EXISTS (SELECT 1 FROM verification_sessions WHERE id = ?1 AND ended IS NULL)
-                 ON CONFLICT (session) DO UPDATE
-                 SET hash = excluded.hash, expires_at = excluded.expires_at, used_at = NULL",
-            )?
-            .execute(params![session, &hash[..], expires_at])
-        })?;
-        if n == 1 {
-            return Ok(());
-        }
-        Err(self.session_not_open(session))
+        self.with(|c| put_oob_code(c, session, hash, expires_at))?
     }
 
     fn consume_oob_code(
@@ -565,31 +418,7 @@ impl Store for SqliteStore {
         hash: &[u8; 32],
         now: UnixTime,
     ) -> Result<OobOutcome> {
-        let n = self.with(|c| {
-            c.prepare_cached(
-                "UPDATE oob_codes SET used_at = ?3
-                 WHERE session = ?1 AND hash = ?2 AND used_at IS NULL AND expires_at > ?3
-                   AND EXISTS (SELECT 1 FROM verification_sessions
-                               WHERE id = ?1 AND ended IS NULL)",
-            )?
-            .execute(params![session, &hash[..], now])
-        })?;
-        if n == 1 {
-            return Ok(OobOutcome::Accepted);
-        }
-        let unused_expired: Option<i64> = self.with(|c| {
-            c.prepare_cached(
-                "SELECT 1 FROM oob_codes o JOIN verification_sessions s ON s.id = o.session
-                 WHERE o.session = ?1 AND o.hash = ?2 AND o.used_at IS NULL
-                   AND o.expires_at <= ?3 AND s.ended IS NULL",
-            )?
-            .query_row(params![session, &hash[..], now], |r| r.get(0))
-            .optional()
-        })?;
-        Ok(match unused_expired {
-            Some(_) => OobOutcome::Expired,
-            None => OobOutcome::NoMatch,
-        })
+        self.with(|c| consume_oob_code(c, session, hash, now))
     }
 
     fn add_device(&self, name: &str, token_hash: &[u8; 32], expires_at: UnixTime) -> Result<()> {
@@ -631,16 +460,7 @@ impl Store for SqliteStore {
 
     fn record_signin(&self, s: &SignIn) -> Result<()> {
         shared::check_user_name(&s.user)?;
-        self.with(|c| {
-            c.prepare_cached(
-                "INSERT INTO signins (user_name, service, rhost, outcome, reason, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                s.user, s.service, s.rhost, s.outcome, s.reason, s.at
-            ])
-        })?;
-        Ok(())
+        self.with(|c| insert_signin(c, s))
     }
 
     fn rhost_seen(
@@ -676,14 +496,19 @@ impl Store for SqliteStore {
     }
 
     fn audit(&self, e: &AuditEvent) -> Result<()> {
-        self.with(|c| {
-            c.prepare_cached(
-                "INSERT INTO audit (at, actor, event, user_name, outcome, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![e.at, e.actor, e.event, e.user, e.outcome, e.detail])
-        })?;
-        Ok(())
+        self.with(|c| insert_audit(c, e))
+    }
+
+    fn apply(&self, writes: &[Write]) -> Result<()> {
+        self.apply_batch(writes)
+    }
+
+    fn consume_then(&self, consume: &Consume, then: &[Write]) -> Result<ConsumeOutcome> {
+        self.consume_then_batch(consume, then)
+    }
+
+    fn record_failure_then(&self, failure: &Failure, then: FailureWrites) -> Result<FailureCounts> {
+        self.record_failure_then_batch(failure, then)
     }
 
     fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
