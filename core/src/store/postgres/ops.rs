@@ -26,10 +26,6 @@ fn own(s: &str) -> String {
 }
 
 impl Store for PgStore {
-    fn check_health(&self) -> Result<String> {
-        self.health_text()
-    }
-
     fn describe(&self) -> String {
         format!(
             "postgresql {}{} (synchronous_commit={}, pool {})",
