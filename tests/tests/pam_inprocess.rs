@@ -455,3 +455,34 @@ fn setcred_and_acct_mgmt_succeed() {
     assert_eq!(t.setcred(pam_testkit::PAM_ESTABLISH_CRED), code::SUCCESS);
     assert_eq!(t.acct_mgmt(0), code::SUCCESS);
 }
+
+#[test]
+fn resend_honours_the_resend_limit() {
+    let d = TestDaemon::start();
+    // Email codes only (sent by the daemon through its outbox; the prompt returns at once).
+    d.update_settings(|s| {
+        s.methods.authenticator_app = false;
+        s.methods.email = true;
+        s.default_method = Method::Email;
+    });
+    let store = d.store();
+    store.ensure_user("sam", 0).unwrap();
+    store
+        .set_contact("sam", None, Some("sam@example.com"), None)
+        .unwrap();
+    let stack = Stack::for_daemon(&d, "");
+    let l = stack.login("sam", typing(&["resend", "resend", "resend", "resend"]));
+    assert_eq!(l.code, code::CONV_ERR, "{:?}", l.transcript);
+    let infos = l.infos();
+    assert_eq!(
+        infos.matches("s***@example.com").count(),
+        4,
+        "the first code and three resends: {infos}"
+    );
+    assert!(infos.contains("'resend'"), "{infos}");
+    assert!(
+        l.errors().contains("No more codes can be sent"),
+        "the fourth resend is refused: {}",
+        l.errors()
+    );
+}
