@@ -79,6 +79,9 @@ pub struct StoreConfig {
     pub sqlite_synchronous: String,
     /// PostgreSQL URL (`postgresql://user@host:5432/db`), for `backend = "postgres"`.
     pub postgres_url: Option<String>,
+    /// PostgreSQL schema holding twofold's tables (created if missing); default: the first
+    /// schema of the server's `search_path`. Every node of one deployment names the same one.
+    pub postgres_schema: Option<String>,
     /// PostgreSQL pool size.
     #[serde(default = "default_pool")]
     pub pool_size: usize,
@@ -107,6 +110,7 @@ impl Default for StoreConfig {
             sqlite_path: None,
             sqlite_synchronous: default_durability(),
             postgres_url: None,
+            postgres_schema: None,
             pool_size: default_pool(),
             timeout_secs: default_db_timeout(),
         }
@@ -214,6 +218,7 @@ impl Config {
                 ));
             }
         }
+        cfg.http.validate()?;
         if !matches!(cfg.store.sqlite_synchronous.as_str(), "full" | "normal") {
             return Err(format!(
                 "store.sqlite_synchronous must be \"full\" or \"normal\", not {:?}",
@@ -297,6 +302,19 @@ mod tests {
     fn another_version_is_refused() {
         let err = Config::parse("version = 2").unwrap_err();
         assert!(err.contains("version = 2"), "{err}");
+    }
+
+    #[test]
+    fn a_postgres_store_takes_its_url_schema_pool_and_timeout() {
+        let c = Config::parse(
+            "version = 1\n[store]\nbackend = \"postgres\"\n\
+             postgres_url = \"postgresql://twofold@db.example:5432/twofold\"\n\
+             postgres_schema = \"site_a\"\npool_size = 4\ntimeout_secs = 3\n",
+        )
+        .unwrap();
+        assert_eq!(c.store.backend, "postgres");
+        assert_eq!(c.store.postgres_schema.as_deref(), Some("site_a"));
+        assert_eq!((c.store.pool_size, c.store.timeout_secs), (4, 3));
     }
 
     #[test]

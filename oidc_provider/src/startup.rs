@@ -35,10 +35,32 @@ pub enum DaemonError {
     },
 }
 
-/// Opens the configured store.
+/// Opens the configured store: the SQLite file, or the PostgreSQL database shared by every
+/// node (refused at start when the server runs with `synchronous_commit=off`).
 pub fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, DaemonError> {
+    if cfg.store.backend == "postgres" {
+        return open_postgres(cfg);
+    }
     let path = cfg.sqlite_path();
     let store = twofold_core::store::sqlite::SqliteStore::open(&path)?;
+    Ok(Arc::new(store))
+}
+
+fn open_postgres(cfg: &Config) -> Result<Arc<dyn Store>, DaemonError> {
+    use twofold_core::store::postgres::{PgOptions, PgStore};
+    let url = cfg.store.postgres_url.clone().ok_or_else(|| {
+        twofold_core::Error::Invalid("store.backend = \"postgres\" needs store.postgres_url".into())
+    })?;
+    // One budget for connecting and for each store call (waiting for a pooled connection
+    // included): past it the request fails closed instead of hanging.
+    let timeout = std::time::Duration::from_secs(cfg.store.timeout_secs);
+    let store = PgStore::connect(PgOptions {
+        schema: cfg.store.postgres_schema.clone(),
+        pool_size: cfg.store.pool_size,
+        connect_timeout: timeout,
+        op_timeout: timeout,
+        ..PgOptions::new(url)
+    })?;
     Ok(Arc::new(store))
 }
 

@@ -400,6 +400,13 @@ pub trait Store: Send + Sync {
     /// Human description of the backend and its durability (`sqlite /var/lib/twofold/twofold.db (WAL, synchronous=FULL)`).
     fn describe(&self) -> String;
 
+    /// Asks the database now whether it answers and how durable it is (for `twofoldctl
+    /// doctor`): [`Store::describe`]'s text with what the server reports at this moment. An
+    /// unreachable database is an error. The default is `describe()` itself.
+    fn check_health(&self) -> Result<String> {
+        Ok(self.describe())
+    }
+
     // --- settings ---
     /// The current settings (defaults with version 0 when never saved).
     fn load_settings(&self) -> Result<VersionedSettings>;

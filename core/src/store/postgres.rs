@@ -171,6 +171,26 @@ impl PgStore {
         self.run(setup::health)
     }
 
+    /// [`PgStore::health`] in words, as `doctor` shows it: `postgresql URL [schema S]
+    /// (synchronous_commit=on, server 15.2, schema version 3, pool 16)`, the durability value
+    /// being the one the server reports now.
+    pub fn health_text(&self) -> Result<String> {
+        let h = self.health()?;
+        Ok(format!(
+            "postgresql {}{} (synchronous_commit={}, server {}, schema version {}, pool {})",
+            self.db.location,
+            self.options
+                .schema
+                .as_deref()
+                .map(|s| format!(" schema {s}"))
+                .unwrap_or_default(),
+            h.synchronous_commit,
+            h.server_version,
+            h.schema_version,
+            self.options.pool_size
+        ))
+    }
+
     /// The schema version recorded in the database.
     pub fn schema_version(&self) -> Result<i64> {
         self.run(|db| async move { setup::health(db).await.map(|h| h.schema_version) })

@@ -48,7 +48,22 @@ pub async fn post(
             }
             r
         }
-        Err(HttpError::Internal(detail) | HttpError::Unavailable(detail)) => {
+        Err(HttpError::Unavailable(detail)) => {
+            // The store is down (fail closed): nothing was issued; the client may retry.
+            tracing::warn!(%detail, "token endpoint: store unavailable");
+            let mut r = HttpError::OAuthJson(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                OAuthError::new(
+                    "temporarily_unavailable",
+                    "the authorization server cannot reach its database; retry shortly",
+                ),
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            r
+        }
+        Err(HttpError::Internal(detail)) => {
             tracing::error!(%detail, "token endpoint");
             HttpError::OAuthJson(
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,

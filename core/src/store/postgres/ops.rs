@@ -26,6 +26,18 @@ fn own(s: &str) -> String {
 }
 
 impl Store for PgStore {
+    fn delivery(&self) -> Option<&dyn crate::store::delivery::DeliveryStore> {
+        Some(self)
+    }
+
+    fn oidc(&self) -> Option<&dyn crate::store::oidc::OidcStore> {
+        Some(self)
+    }
+
+    fn check_health(&self) -> Result<String> {
+        self.health_text()
+    }
+
     fn describe(&self) -> String {
         format!(
             "postgresql {}{} (synchronous_commit={}, pool {})",

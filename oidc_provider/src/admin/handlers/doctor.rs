@@ -13,9 +13,11 @@ pub(super) fn facts(d: &Daemon, admin: &str, a: &Value) -> Reply {
     let now = d.engine.clock.now();
     // Asked now (PostgreSQL: reachable, and `synchronous_commit` as the server has it today).
     let health = store.check_health();
-    let settings = match health.as_ref().map_err(|e| e.to_string()).and_then(|_| {
-        store.load_settings().map_err(|e| e.to_string())
-    }) {
+    let settings = match health
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|_| store.load_settings().map_err(|e| e.to_string()))
+    {
         Ok(vs) => vs.settings,
         Err(e) => {
             return Ok(json!({
