@@ -89,7 +89,7 @@ pub struct AuthCode {
 pub enum CodeUse {
     /// First presentation: the code is now spent and this caller may issue tokens (after its own
     /// checks of client, redirect URI, PKCE and expiry).
-    Fresh(AuthCode),
+    Fresh(Box<AuthCode>),
     /// The code had been presented before: refuse, and revoke this grant.
     Replayed {
         /// Grant to revoke.
@@ -139,7 +139,7 @@ pub struct RefreshToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
     /// The token was live: it is now spent and its successor stored.
-    Rotated(RefreshToken),
+    Rotated(Box<RefreshToken>),
     /// The token had already been rotated (or its grant revoked): refuse, and revoke the grant.
     Reused {
         /// Grant to revoke.

@@ -206,7 +206,7 @@ impl OidcStore for SqliteStore {
             .optional()
             .map_err(|e| self.err(e))?;
         if let Some(c) = fresh {
-            return Ok(CodeUse::Fresh(c));
+            return Ok(CodeUse::Fresh(Box::new(c)));
         }
         let spent: Option<String> = conn
             .query_row(
@@ -288,7 +288,7 @@ impl OidcStore for SqliteStore {
             Some(old) => {
                 let new = next(&old);
                 insert_refresh(&tx, &new).map_err(|e| self.err(e))?;
-                RefreshUse::Rotated(new)
+                RefreshUse::Rotated(Box::new(new))
             }
             None => {
                 let known: Option<String> = tx

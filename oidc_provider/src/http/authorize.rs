@@ -218,7 +218,9 @@ async fn authorize(state: &Arc<AppState>, headers: &HeaderMap, raw: &[u8]) -> Ht
             "the user is not signed in (or must sign in again), and prompt=none forbids asking",
         ));
     }
+    let step_up = v.force_login || stale;
     let flow = Flow {
+        step_up,
         id: state.token(),
         target: Target::Authorize(v.req),
         stage: Stage::Password,

@@ -30,14 +30,18 @@ pub fn check(
     headers: &HeaderMap,
     token: Option<&str>,
 ) -> Result<(), HttpError> {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if let Some(site) = site
         && !matches!(site, "same-origin" | "none")
     {
         return Err(HttpError::forbidden(
             "This form was sent from another site, so it was refused.",
         ));
     }
-    if let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok())
+    // Browsers that send Sec-Fetch-Site were judged above (with `Referrer-Policy: no-referrer`
+    // they send `Origin: null` even for their own forms); for others, an Origin must match.
+    if site.is_none()
+        && let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok())
         && origin != origin_of(&state.issuer)
     {
         return Err(HttpError::forbidden(

@@ -252,6 +252,8 @@ async fn accept_loop(listener: TcpListener, app: Router, shutdown: CancellationT
         .timer(TokioTimer::new())
         .header_read_timeout(Some(Duration::from_secs(10)))
         .max_buf_size(64 * 1024)
+        .max_header_size(32 * 1024)
+        .max_headers(100)
         .keep_alive(true);
     loop {
         let (stream, peer) = tokio::select! {

@@ -95,6 +95,10 @@ pub struct Flow {
     pub second_factor: Option<Method>,
     /// When the flow started.
     pub started_at: UnixTime,
+    /// `prompt=login` or `max_age` forced this sign-in: a remembered device is not honoured
+    ///
+    #[serde(default)]
+    pub step_up: bool,
 }
 
 /// The session's state as stored (JSON).

@@ -47,14 +47,24 @@ pub fn start_op(
     tweak: impl FnOnce(TestDaemonBuilder) -> TestDaemonBuilder,
     settings: impl FnOnce(&mut Settings),
 ) -> Op {
+    start_op_with(tweak, settings, &[])
+}
+
+/// Like [`start_op`], with more redirect URIs registered for `app`.
+pub fn start_op_with(
+    tweak: impl FnOnce(TestDaemonBuilder) -> TestDaemonBuilder,
+    settings: impl FnOnce(&mut Settings),
+    more_redirects: &[String],
+) -> Op {
+    let mut redirects = vec![format!("{REDIRECT:?}")];
+    redirects.extend(more_redirects.iter().map(|r| format!("{r:?}")));
+    let redirects = redirects.join(", ");
     let clients = format!(
-        r#"signin_per_minute = 100000
-token_per_minute = 100000
-[[http.clients]]
+        r#"[[http.clients]]
 client_id = "{CLIENT}"
 name = "Test App"
 client_secret_hash = "{}"
-redirect_uris = ["{REDIRECT}"]
+redirect_uris = [{redirects}]
 post_logout_redirect_uris = ["{BYE}"]
 [[http.clients]]
 client_id = "{OTHER}"
@@ -258,6 +268,8 @@ impl Authenticator {
 
 /// A cookie-keeping HTTP client that signs in through the pages.
 pub struct Browser {
+    /// The last redirect to the client that [`Browser::sign_in`] stopped at.
+    pub last_redirect: Option<String>,
     http: reqwest::Client,
     /// Cookies by name.
     pub cookies: BTreeMap<String, String>,
@@ -268,6 +280,7 @@ impl Browser {
     /// A browser for this provider.
     pub fn new(op: &Op) -> Browser {
         Browser {
+            last_redirect: None,
             http: raw_client(),
             cookies: BTreeMap::new(),
             base: op.base.clone(),
@@ -386,6 +399,7 @@ impl Browser {
         for _ in 0..12 {
             if p.status / 100 == 3 {
                 let l = p.location.clone().unwrap_or_default();
+                self.last_redirect = Some(l.clone());
                 return Ok(query_of(&l));
             }
             p = if p.has_form("/signin") {

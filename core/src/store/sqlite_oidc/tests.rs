@@ -69,7 +69,7 @@ fn a_code_is_spent_once_and_a_replay_names_its_grant() {
     let (_d, s) = store();
     s.put_code(&code(1)).unwrap();
     match s.consume_code(&[1; 32], 1_010).unwrap() {
-        CodeUse::Fresh(c) => assert_eq!(c, code(1)),
+        CodeUse::Fresh(c) => assert_eq!(*c, code(1)),
         other => panic!("{other:?}"),
     }
     assert_eq!(

@@ -58,6 +58,7 @@ async fn finish(r: HttpResult<Response>) -> Response {
 
 fn new_flow(state: &AppState, target: Target) -> Flow {
     Flow {
+        step_up: true,
         id: state.token(),
         target,
         stage: Stage::Password,

@@ -166,8 +166,8 @@ async fn submit(
     }
     // First factor passed: a new session id before anything else.
     web.rotate(state);
-    let reauth = matches!(flow.target, Target::Profile);
-    let device_token = if reauth {
+    // A remembered device never skips a forced or step-up sign-in.
+    let device_token = if flow.step_up || matches!(flow.target, Target::Profile) {
         None
     } else {
         cookie(headers, state.device_cookie_name())

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Side-by-side OIDC benchmark: the same load against twofoldd and against the peer
+# (panva oidc-provider, an OpenID-certified Node provider), each pinned to one core, in one run.
+# Loopback only, bounded in time. Run by hand (not part of `cargo test`):
+#
+#   bash bench/oidc/run.sh [OUT_DIR]
+#
+# Prints, per operation: ok/s, p50/p99, server CPU ms per operation, and the ratio
+# peer CPU / twofoldd CPU. Needs: cargo, node + npm, taskset (util-linux), python3.
+#   DUR=10 WARMUP=2 USERS=1000 SECTIONS="plain argon2" (defaults)
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+WORK="${WORK:-/tmp/twofold-oidc-bench}"
+OUT="${1:-$WORK/run-$(date +%Y%m%d-%H%M%S)}"
+DUR="${DUR:-10}"; WARMUP="${WARMUP:-2}"; USERS="${USERS:-1000}"
+SECTIONS="${SECTIONS:-plain argon2}"
+OURS_PORT=3001; PEER_PORT=3000
+CLK_TCK=$(getconf CLK_TCK)
+mkdir -p "$WORK" "$OUT"
+if [ "$(nproc)" -ge 2 ]; then SRV="taskset -c 1"; DRV="taskset -c 0"; else SRV=""; DRV=""; fi
+
+echo "== build (release): twofoldd, the load driver, the seeder"
+cargo build --release -q -p twofoldd --manifest-path "$ROOT/Cargo.toml"
+CARGO_TARGET_DIR="$WORK/target" cargo build --release -q --manifest-path "$HERE/load/Cargo.toml"
+CARGO_TARGET_DIR="$WORK/target" cargo build --release -q --manifest-path "$HERE/seed/Cargo.toml"
+LOAD="$WORK/target/release/oidc-load"; SEED="$WORK/target/release/oidc-bench-seed"
+TWOFOLDD="$ROOT/target/release/twofoldd"
+echo "== peer (oidc-provider) dependencies"
+mkdir -p "$WORK/peer" && cp "$HERE/peer/package.json" "$HERE/peer/server.mjs" "$WORK/peer/"
+[ -f "$HERE/peer/package-lock.json" ] && cp "$HERE/peer/package-lock.json" "$WORK/peer/"
+(cd "$WORK/peer" && { [ -f package-lock.json ] && npm ci --no-audit --no-fund -s || npm install --no-audit --no-fund -s; })
+
+PID=""
+ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+stop() { if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill "$PID"; wait "$PID" 2>/dev/null || true; fi; PID=""; }
+trap stop EXIT
+wait_up() { for _ in $(seq 1 200); do curl -sf "$1/.well-known/openid-configuration" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "provider at $1 did not start"; exit 1; }
+
+start_ours() { # $1 = label, $2 = hash (cheap|owasp)
+  stop
+  local dir="$WORK/state-$1"; rm -rf "$dir"; mkdir -p "$dir"
+  cat >"$dir/twofoldd.toml" <<EOF
+version = 1
+state_dir = "$dir"
+log = "warn"
+[pam]
+socket = "$dir/pam.sock"
+[admin]
+socket = "$dir/admin.sock"
+[http]
+listen = "127.0.0.1:$OURS_PORT"
+signin_per_minute = 100000000
+token_per_minute = 100000000
+hash_threads = 1
+hash_queue = 4096
+EOF
+  # First start creates the database and keys; seed, then start for real.
+  "$TWOFOLDD" --config "$dir/twofoldd.toml" >"$OUT/ours-$1-init.log" 2>&1 & PID=$!
+  wait_up "http://127.0.0.1:$OURS_PORT"; stop
+  "$SEED" "$dir/twofold.db" "$USERS" "$2" >>"$OUT/ours-$1-init.log" 2>&1
+  ( exec $SRV "$TWOFOLDD" --config "$dir/twofoldd.toml" ) >"$OUT/ours-$1.log" 2>&1 & PID=$!
+  wait_up "http://127.0.0.1:$OURS_PORT"; sleep 1
+  echo "{\"event\":\"idle\",\"server\":\"twofoldd\",\"config\":\"$1\",\"rss_kb\":$(rss_kb "$PID")}" >>"$OUT/results.jsonl"
+  BASE="http://127.0.0.1:$OURS_PORT"
+}
+
+start_peer() { # $1 = label, $2 = OP_PW_HASH
+  stop
+  ( cd "$WORK/peer" && exec env NODE_ENV=production OP_PORT="$PEER_PORT" OP_USERS="$USERS" OP_PW_HASH="$2" OP_ALG=RS256 $SRV node server.mjs ) >"$OUT/peer-$1.log" 2>&1 & PID=$!
+  wait_up "http://127.0.0.1:$PEER_PORT"; sleep 1
+  echo "{\"event\":\"idle\",\"server\":\"peer\",\"config\":\"$1\",\"rss_kb\":$(rss_kb "$PID")}" >>"$OUT/results.jsonl"
+  BASE="http://127.0.0.1:$PEER_PORT"
+}
+
+FLOW=(flow --client-id bench-client --client-secret bench-secret-0123456789abcdef0123456789abcdef
+      --redirect-uri http://127.0.0.1:3099/cb --username 'user{n}' --users "$USERS" --password password)
+
+run() { # $1 = server, $2 = config, $3 = label, rest = driver args
+  local server="$1" config="$2" label="$3"; shift 3
+  local log="$OUT/$server-$config-$label.log"
+  $DRV "$LOAD" "$@" --base "$BASE" -d "$DUR" --warmup "$WARMUP" --json --label "$server/$config/$label" >"$log" 2>&1 &
+  local dpid=$!
+  sleep "$(awk -v w="$WARMUP" 'BEGIN{print w+0.25}')"
+  local s0 t0; s0=$(ticks "$PID"); t0=$(date +%s.%N)
+  sleep "$(awk -v d="$DUR" 'BEGIN{print d-0.5}')"
+  local s1 t1; s1=$(ticks "$PID"); t1=$(date +%s.%N)
+  wait "$dpid" || true
+  python3 - "$log" "$server" "$config" "$label" "$s0" "$s1" "$t0" "$t1" "$CLK_TCK" "$(rss_kb "$PID")" >>"$OUT/results.jsonl" <<'PY'
+import json, sys
+log, server, config, label, s0, s1, t0, t1, hz, rss = sys.argv[1:]
+j = [json.loads(l) for l in open(log) if l.startswith("{")][-1]
+win = float(t1) - float(t0); cpu = (int(s1) - int(s0)) / int(hz)
+ok = j["ok_per_s"]
+lat = j["latency"].get("total") or j["latency"].get("request") or {}
+print(json.dumps({"server": server, "config": config, "label": label, "ok_per_s": ok,
+  "errors": sum(j["errors"].values()), "p50_ms": lat.get("p50_ms"), "p99_ms": lat.get("p99_ms"),
+  "server_cpu_util": round(cpu / win, 3), "server_cpu_ms_per_op": round(1000 * cpu / win / ok, 4) if ok else None,
+  "server_rss_kb": int(rss)}))
+PY
+  tail -1 "$OUT/results.jsonl"
+}
+
+want() { case " $SECTIONS " in *" $1 "*) return 0;; *) return 1;; esac; }
+
+if want plain; then
+  start_ours plain cheap
+  run twofoldd plain discovery-c32 discovery -c 32
+  run twofoldd plain jwks-c32 jwks -c 32
+  run twofoldd plain flow-c16 "${FLOW[@]}" -c 16
+  start_peer plain plain
+  run peer plain discovery-c32 discovery -c 32
+  run peer plain jwks-c32 jwks -c 32
+  # A fresh Node process needs load before its numbers settle (JIT).
+  $DRV "$LOAD" "${FLOW[@]}" --base "$BASE" -c 8 -d 5 --warmup 0 >/dev/null 2>&1 || true
+  run peer plain flow-c16 "${FLOW[@]}" -c 16
+fi
+if want argon2; then
+  start_ours argon2 owasp
+  run twofoldd argon2 flow-c4 "${FLOW[@]}" -c 4
+  start_peer argon2 argon2id
+  $DRV "$LOAD" "${FLOW[@]}" --base "$BASE" -c 4 -d 5 --warmup 0 >/dev/null 2>&1 || true
+  run peer argon2 flow-c4 "${FLOW[@]}" -c 4
+fi
+stop
+
+python3 - "$OUT/results.jsonl" <<'PY' | tee "$OUT/summary.md"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("| server | config | operation | ok/s | p50 ms | p99 ms | server CPU util | server CPU ms/op | errors |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+f = lambda x: "-" if x is None else "%.3f" % x
+for r in rows:
+    if "event" in r: continue
+    print("| %s | %s | %s | %.1f | %s | %s | %.2f | %s | %d |" % (r["server"], r["config"], r["label"], r["ok_per_s"],
+          f(r["p50_ms"]), f(r["p99_ms"]), r["server_cpu_util"], f(r["server_cpu_ms_per_op"]), r["errors"]))
+print()
+ops = {(r["config"], r["label"]): {} for r in rows if "event" not in r}
+for r in rows:
+    if "event" not in r: ops[(r["config"], r["label"])][r["server"]] = r["server_cpu_ms_per_op"]
+for (c, l), v in ops.items():
+    if v.get("twofoldd") and v.get("peer"):
+        print("- %s/%s: peer CPU per op / twofoldd CPU per op = %.2f×" % (c, l, v["peer"] / v["twofoldd"]))
+for r in rows:
+    if r.get("event") == "idle":
+        print("- idle RSS %s (%s): %.1f MiB" % (r["server"], r["config"], r["rss_kb"] / 1024))
+PY
+echo "results in $OUT"
