@@ -97,7 +97,12 @@ fn why_explains_the_last_decisions_reason_by_reason() {
     let history = v["history"].as_array().expect("history");
     assert_eq!(history.len(), 2);
     assert_eq!(history[0]["rhost"], "192.0.2.7");
-    assert!(!history[0]["reasons"].as_array().expect("reasons").is_empty());
+    assert!(
+        !history[0]["reasons"]
+            .as_array()
+            .expect("reasons")
+            .is_empty()
+    );
     assert_eq!(v["hypothetical"]["verdict"], "challenge");
     assert_eq!(
         v["hypothetical"]["methods"],
