@@ -13,11 +13,16 @@
 //! where `my_fixture()` returns `Option<F>` with `F: Deref<Target = dyn Store>` (a fresh, empty
 //! store per case; `None` skips the case, for a backend that is not reachable). [`Fixture`]
 //! bundles a store with whatever must outlive it (a temporary directory, a schema to drop).
+//!
+//! The delivery and OpenID Connect cases reach their halves through [`Store::delivery`] and
+//! [`Store::oidc`]; a backend must provide both to pass.
 
 mod audit;
 mod batch;
 mod codes;
 mod concurrency;
+mod delivery;
+mod oidc;
 mod sessions;
 mod settings;
 mod signins;
@@ -27,6 +32,8 @@ pub use audit::*;
 pub use batch::*;
 pub use codes::*;
 pub use concurrency::*;
+pub use delivery::*;
+pub use oidc::*;
 pub use sessions::*;
 pub use settings::*;
 pub use signins::*;
@@ -200,6 +207,29 @@ macro_rules! store_conformance_tests {
             record_failure_then_counts_and_writes_together,
             record_failure_then_refusals_count_nothing,
             concurrent_failures_through_record_failure_then_lose_no_increments,
+            // the delivery half
+            a_claimed_message_is_not_claimed_again_until_its_lease_expires,
+            a_retry_waits_for_its_time_and_a_give_up_is_final,
+            an_unsent_code_expires_with_its_reason,
+            a_throttled_integration_is_left_alone_until_the_throttle_ends,
+            delivery_counts_are_per_integration_and_day,
+            integrations_keep_their_health_across_a_replace,
+            the_delivery_log_filters_newest_first,
+            purging_the_delivery_log_removes_only_old_final_rows,
+            thirty_two_workers_never_claim_one_message_twice,
+            // the OpenID Connect half
+            a_client_round_trips_and_is_deleted_with_its_tokens,
+            an_authorization_code_is_spent_once_and_a_replay_names_its_grant,
+            thirty_two_threads_redeeming_one_authorization_code_give_exactly_one_success,
+            a_refresh_token_rotates_once_and_reuse_is_detected,
+            thirty_two_threads_rotating_one_refresh_token_give_exactly_one_successor,
+            a_refresh_token_of_another_client_is_unknown_and_untouched,
+            an_expired_refresh_token_is_spent_and_refused,
+            revoking_a_grant_kills_only_its_tokens,
+            revoking_a_users_tokens_leaves_other_users_alone,
+            web_sessions_are_replaced_expire_and_are_deleted_per_user,
+            signing_keys_are_listed_oldest_first_and_retire,
+            purging_keeps_spent_codes_for_an_hour_past_expiry,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -192,7 +192,7 @@ impl OidcStore for PgStore {
                  RETURNING {CODE_COLS}"
             );
             if let Some(r) = db.query_opt(&sql, &[&hash, &now]).await? {
-                return db.code_from(&r).map(CodeUse::Fresh);
+                return db.code_from(&r).map(|c| CodeUse::Fresh(Box::new(c)));
             }
             let spent = db
                 .query_opt("SELECT grant_id FROM oidc_codes WHERE hash = $1", &[&hash])
@@ -364,7 +364,7 @@ impl OidcStore for PgStore {
                 )
                 .await?;
             Ok(if n == 1 {
-                RefreshUse::Rotated(new)
+                RefreshUse::Rotated(Box::new(new))
             } else {
                 // Spent or revoked meanwhile by another presentation.
                 RefreshUse::Reused { grant_id: grant }
@@ -524,12 +524,12 @@ impl OidcStore for PgStore {
             // recognized and its grant revoked.
             let row = db
                 .query_opt(
-                    "WITH c AS (DELETE FROM oidc_codes WHERE expires_at <= $1 - 3600 RETURNING 1),
-                          a AS (DELETE FROM oidc_access_tokens WHERE expires_at <= $1 RETURNING 1),
-                          r AS (DELETE FROM oidc_refresh_tokens WHERE expires_at <= $1 RETURNING 1),
-                          w AS (DELETE FROM oidc_web_sessions WHERE expires_at <= $1 RETURNING 1),
+                    "WITH c AS (DELETE FROM oidc_codes WHERE expires_at <= $1::BIGINT - 3600 RETURNING 1),
+                          a AS (DELETE FROM oidc_access_tokens WHERE expires_at <= $1::BIGINT RETURNING 1),
+                          r AS (DELETE FROM oidc_refresh_tokens WHERE expires_at <= $1::BIGINT RETURNING 1),
+                          w AS (DELETE FROM oidc_web_sessions WHERE expires_at <= $1::BIGINT RETURNING 1),
                           k AS (DELETE FROM oidc_signing_keys
-                                WHERE retires_at IS NOT NULL AND retires_at <= $1 RETURNING 1)
+                                WHERE retires_at IS NOT NULL AND retires_at <= $1::BIGINT RETURNING 1)
                      SELECT ((SELECT count(*) FROM c) + (SELECT count(*) FROM a)
                            + (SELECT count(*) FROM r) + (SELECT count(*) FROM w)
                            + (SELECT count(*) FROM k))::BIGINT",
