@@ -160,6 +160,16 @@ async fn oidcc_server_a_code_flow_with_enrollment_and_totp_verifies_with_openidc
     assert!(f.claims["at_hash"].is_string());
     assert!(f.refresh_token.is_some());
     assert!(!f.params.contains_key("error"));
+    let raw: serde_json::Value = raw_client()
+        .get(format!("{}/userinfo", op.base))
+        .bearer_auth(&f.access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(raw["sub"], "alice");
 }
 
 // 3 oidcc-idtoken-signature

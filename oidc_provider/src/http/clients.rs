@@ -70,11 +70,14 @@ impl From<OidcClient> for Client {
 
 const STORE_CACHE: Duration = Duration::from_secs(30);
 
+/// A store lookup remembered with its time (`None`: no such client).
+type Cached = (Option<Arc<Client>>, Instant);
+
 /// Clients of the configuration (fixed) and of the store (cached for 30 s).
 #[derive(Debug, Default)]
 pub struct ClientRegistry {
     config: HashMap<String, Arc<Client>>,
-    cache: Mutex<HashMap<String, (Option<Arc<Client>>, Instant)>>,
+    cache: Mutex<HashMap<String, Cached>>,
     verified: Mutex<HashMap<String, [u8; 32]>>,
 }
 

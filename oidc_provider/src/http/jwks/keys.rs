@@ -291,6 +291,7 @@ fn open(keys: &Keyring, kid: &str, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, Ke
 }
 
 /// The keys in use: what signs now, and what the JWKS publishes.
+#[derive(Debug)]
 pub struct KeySet {
     keys: Vec<Arc<LoadedKey>>,
     /// The JWKS document, serialized once and shared by every response.

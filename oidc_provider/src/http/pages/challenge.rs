@@ -73,15 +73,13 @@ fn prompt_of(m: Method) -> String {
     }
 }
 
-fn run<F>(f: F) -> impl std::future::Future<Output = Response>
+async fn run<F>(f: F) -> Response
 where
     F: std::future::Future<Output = HttpResult<Response>>,
 {
-    async move {
-        match f.await {
-            Ok(r) => r,
-            Err(e) => e.into_response(),
-        }
+    match f.await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
