@@ -41,8 +41,22 @@ pub fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, DaemonError> {
     if cfg.store.backend == "postgres" {
         return open_postgres(cfg);
     }
-    let path = cfg.sqlite_path();
-    let store = twofold_core::store::sqlite::SqliteStore::open(&path)?;
+    use twofold_core::store::sqlite::{Durability, SqliteOptions, SqliteStore};
+    let durability = match cfg.store.sqlite_synchronous.as_str() {
+        "normal" => {
+            tracing::warn!(
+                "store.sqlite_synchronous = \"normal\": a power loss may roll back a consumed code"
+            );
+            Durability::Normal
+        }
+        _ => Durability::Full,
+    };
+    let options = SqliteOptions {
+        durability,
+        busy_timeout: std::time::Duration::from_secs(cfg.store.timeout_secs),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(&cfg.sqlite_path(), options)?;
     Ok(Arc::new(store))
 }
 
