@@ -28,12 +28,14 @@ fn service(dir: &std::path::Path) -> Service {
         common::is_root(),
         "this test writes /etc/pam.d and must run as root"
     );
-    let name = format!("twofold-webtest-{}", std::process::id());
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("twofold-webtest-{}-{n}", std::process::id());
     let script = dir.join("check-password.sh");
     let mut f = std::fs::File::create(&script).unwrap();
     writeln!(
         f,
-        "#!/bin/sh\npw=$(tr -d '\\000')\n[ \"$PAM_USER\" = erin ] && [ \"$pw\" = pam-password ]"
+        "#!/bin/sh\npw=$(tr -d '\\000')\n[ \"$PAM_USER\" = slow ] && sleep 3\n[ \"$PAM_USER\" = erin ] && [ \"$pw\" = pam-password ]"
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -88,4 +90,60 @@ async fn the_pam_first_factor_accepts_the_stacks_password_and_refuses_others_ali
         .await
         .unwrap();
     assert_eq!(claims(t["id_token"].as_str().unwrap())["sub"], "erin");
+}
+
+#[tokio::test]
+async fn past_the_hashing_queue_a_sign_in_is_answered_503_with_retry_after() {
+    let scratch = tempfile::tempdir().unwrap();
+    let svc = service(scratch.path());
+    let op = start_op(
+        |b| {
+            b.config("http", "first_factor = \"pam\"")
+                .config("http", &format!("pam_service = \"{}\"", svc.name))
+                .config("http", "hash_threads = 1")
+                .config("http", "hash_queue = 0")
+        },
+        |s| s.enabled = false,
+    );
+    // The PAM check of `slow` holds the only slot for three seconds.
+    let mut slow = Browser::new(&op);
+    let p = slow.get(&op.auth_url(CLIENT, &[])).await;
+    let p = slow.follow(p).await;
+    let held = tokio::spawn(async move {
+        slow.submit(&p, "/signin", &[("username", "slow"), ("password", "x")])
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let mut b = Browser::new(&op);
+    let p = b.get(&op.auth_url(CLIENT, &[])).await;
+    let p = b.follow(p).await;
+    let busy = b
+        .submit(
+            &p,
+            "/signin",
+            &[("username", "erin"), ("password", "pam-password")],
+        )
+        .await;
+    assert_eq!(busy.status, 503);
+    assert!(busy.headers.contains_key("retry-after"));
+    let r = held.await.unwrap();
+    assert_eq!(
+        r.status, 200,
+        "the slow sign-in was answered (wrong password)"
+    );
+    // With the slot free again the same form goes through.
+    let again = b
+        .submit(
+            &p,
+            "/signin",
+            &[("username", "erin"), ("password", "pam-password")],
+        )
+        .await;
+    assert!(
+        query_of(again.location.as_deref().unwrap_or_default()).contains_key("code"),
+        "{} {:?} {}",
+        again.status,
+        again.location,
+        again.body
+    );
 }
