@@ -176,8 +176,12 @@ pub fn throughput(sockets: &[PathBuf], users: &[User], threads: usize, limit: Du
 }
 
 /// Database work per sign-in, split by request.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PerSignIn {
+    /// The statements of one traced `Begin`, in order.
+    pub trace_begin: Vec<String>,
+    /// The statements of one traced `Verify`, in order.
+    pub trace_verify: Vec<String>,
     /// Statements (`Sync` + `Query`) for `Begin`.
     pub begin_statements: f64,
     /// Statements for `Verify`.
@@ -199,6 +203,18 @@ pub fn count(
         sign_in(&sockets[i % sockets.len()], u)?;
     }
     let mut per = PerSignIn::default();
+    for (i, u) in measured.iter().take(1).enumerate() {
+        // One traced sign-in, to show which statements make up the figures.
+        let socket = &sockets[i % sockets.len()];
+        counters.tracing(true);
+        let session = begin(socket, u)?;
+        let b = counters.tracing(true);
+        verify(socket, u, &session)?;
+        let v = counters.tracing(false);
+        per.trace_begin = b;
+        per.trace_verify = v;
+    }
+    let measured = measured.get(1..).unwrap_or_default();
     for (i, u) in measured.iter().enumerate() {
         let socket = &sockets[i % sockets.len()];
         let (s0, r0) = counters.snapshot();
@@ -215,5 +231,6 @@ pub fn count(
         begin_statements: per.begin_statements / n,
         verify_statements: per.verify_statements / n,
         round_trips: per.round_trips / n,
+        ..per
     })
 }

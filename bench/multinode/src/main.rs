@@ -319,7 +319,7 @@ fn main() -> std::process::ExitCode {
     );
     for r in &rows {
         let secs = r.run.elapsed.as_secs_f64();
-        let work = match r.per {
+        let work = match &r.per {
             None => "in-process file (no network round trips)".to_string(),
             Some(p) => format!(
                 "{:.1} statements (Begin {:.1} + Verify {:.1}), {:.1} round trips",
@@ -339,6 +339,15 @@ fn main() -> std::process::ExitCode {
         );
         if let Some(e) = &r.run.first_error {
             println!("    first failure: {e}");
+        }
+    }
+    if let Some(p) = rows.iter().find_map(|r| r.per.as_ref()) {
+        println!("\nthe statements of one sign-in on PostgreSQL:");
+        for (what, t) in [("Begin", &p.trace_begin), ("Verify", &p.trace_verify)] {
+            for (i, sql) in t.iter().enumerate() {
+                let short: String = sql.chars().take(110).collect();
+                println!("  {what} {:>2}. {short}", i + 1);
+            }
         }
     }
     if failed {

@@ -11,6 +11,7 @@
 //! seen before the request that caused it. Connections are plaintext (the daemons connect
 //! without TLS), so the first client message is the length-prefixed startup packet.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,9 +24,58 @@ pub struct Counters {
     pub statements: AtomicU64,
     /// Waits for the server.
     pub round_trips: AtomicU64,
+    /// While `Some`, the SQL of every statement executed (`Bind` of a prepared statement, or a
+    /// simple `Query`), in order.
+    pub trace: Mutex<Option<Vec<String>>>,
+}
+
+/// The NUL-terminated strings at the start of a message body.
+fn cstrs(body: &[u8], n: usize) -> Vec<String> {
+    body.split(|b| *b == 0)
+        .take(n)
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
 }
 
 impl Counters {
+    /// Records the SQL of statement messages while tracing. `names` maps this connection's
+    /// prepared statement names to their SQL (from `Parse`).
+    fn trace(&self, ty: u8, body: &[u8], names: &mut HashMap<String, String>) {
+        let sql = match ty {
+            b'P' => {
+                let v = cstrs(body, 2);
+                if let [name, sql] = &v[..] {
+                    names.insert(name.clone(), sql.clone());
+                }
+                return;
+            }
+            b'B' => match &cstrs(body, 2)[..] {
+                [_, stmt] => names.get(stmt).cloned().unwrap_or_else(|| stmt.clone()),
+                _ => return,
+            },
+            b'Q' => cstrs(body, 1).concat(),
+            _ => return,
+        };
+        if let Some(t) = self
+            .trace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            t.push(sql.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+
+    /// Starts (`true`) or stops recording; stopping returns what was recorded.
+    pub fn tracing(&self, on: bool) -> Vec<String> {
+        let mut t = self.trace.lock().unwrap_or_else(|e| e.into_inner());
+        let out = t.take().unwrap_or_default();
+        if on {
+            *t = Some(Vec::new());
+        }
+        out
+    }
+
     /// (statements, round trips) so far.
     pub fn snapshot(&self) -> (u64, u64) {
         (
@@ -85,9 +135,9 @@ impl Framer {
         }
     }
 
-    /// Feeds bytes; returns the types of the messages completed by them (`0` for the startup
-    /// packet).
-    fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+    /// Feeds bytes; returns the messages completed by them as (type, body) (`0` for the
+    /// startup packet).
+    fn feed(&mut self, bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
         loop {
@@ -106,9 +156,10 @@ impl Framer {
             if self.buf.len() < total {
                 break;
             }
+            let body = self.buf[head + 4..total].to_vec();
             self.buf.drain(..total);
             self.startup = false;
-            out.push(ty);
+            out.push((ty, body));
         }
         out
     }
@@ -125,13 +176,15 @@ struct Pending {
 
 fn frontend(mut from: TcpStream, mut to: TcpStream, c: &Counters, pending: &Mutex<Pending>) {
     let mut framer = Framer::new(true);
+    let mut names: HashMap<String, String> = HashMap::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        for ty in framer.feed(&buf[..n]) {
+        for (ty, body) in framer.feed(&buf[..n]) {
+            c.trace(ty, &body, &mut names);
             let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
             match ty {
                 // The startup packet is answered by the first ReadyForQuery; not a statement.
@@ -167,7 +220,7 @@ fn backend(mut from: TcpStream, mut to: TcpStream, pending: &Mutex<Pending>) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        for ty in framer.feed(&buf[..n]) {
+        for (ty, _) in framer.feed(&buf[..n]) {
             if ty == b'Z' {
                 pending.lock().unwrap_or_else(|e| e.into_inner()).unanswered -= 1;
             }
