@@ -286,6 +286,23 @@ fn a_postgresql_outage_fails_closed_on_both_nodes_and_they_recover_by_themselves
             l.transcript
         );
     }
+    // `doctor` on a node names the database as the problem.
+    let out = ctl(c.admin_socket(0), &["--json", "doctor", "--daemon-only"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("doctor JSON");
+    let store = v["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == "store"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no store check in {v}"));
+    assert_eq!(store["status"], "fail", "{store}");
+    assert!(
+        store["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("does not answer"),
+        "{store}"
+    );
     // The web side answers 503 (the store is unavailable), never a token or a page.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -458,4 +475,41 @@ fn terminated_database_sessions_fail_closed_and_no_acknowledged_consume_is_lost(
             "{name} cannot sign in after the terminations: {r:?}"
         );
     }
+}
+
+#[test]
+fn a_node_refuses_to_start_on_a_database_with_synchronous_commit_off() {
+    if !pg_nodes::reachable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let schema = pg_nodes::fresh_schema();
+    let base = pg_nodes::pg_url();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20synchronous_commit%3Doff");
+    let cfg = dir.path().join("twofoldd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version = 1\nstate_dir = {state:?}\n[pam]\nsocket = {pam:?}\n[admin]\nsocket = {adm:?}\n\
+             [http]\nlisten = \"\"\n[store]\nbackend = \"postgres\"\npostgres_url = {url:?}\n\
+             postgres_schema = {schema:?}\n",
+            state = dir.path().join("state"),
+            pam = dir.path().join("pam.sock"),
+            adm = dir.path().join("admin.sock"),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(common::artifacts::twofoldd())
+        .arg("--config")
+        .arg(&cfg)
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .expect("running twofoldd");
+    let _ = pg_nodes::admin(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("synchronous_commit is off"), "{err}");
+    assert!(!err.contains("ready"), "{err}");
+    assert!(!dir.path().join("pam.sock").exists());
 }
