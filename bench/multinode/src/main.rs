@@ -182,7 +182,7 @@ fn bench_sqlite(a: &Args, bin: &Path) -> Result<Row, String> {
     let node = Node::start(bin, dir.path(), &state, 0, &Backend::Sqlite)?;
     eprintln!("sqlite: load");
     let run = load::throughput(
-        &[node.socket.clone()],
+        std::slice::from_ref(&node.socket),
         &users,
         a.threads,
         Duration::from_secs(a.seconds),
