@@ -35,7 +35,8 @@ fn service(dir: &std::path::Path) -> Service {
     let mut f = std::fs::File::create(&script).unwrap();
     writeln!(
         f,
-        "#!/bin/sh\npw=$(tr -d '\\000')\n[ \"$PAM_USER\" = slow ] && sleep 3\n[ \"$PAM_USER\" = erin ] && [ \"$pw\" = pam-password ]"
+        "#!/bin/sh\npw=$(tr -d '\\000')\n[ \"$PAM_USER\" = slow ] && touch {} && sleep 3\n[ \"$PAM_USER\" = erin ] && [ \"$pw\" = pam-password ]",
+        dir.join("slow-started").display()
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -105,7 +106,7 @@ async fn past_the_hashing_queue_a_sign_in_is_answered_503_with_retry_after() {
         },
         |s| s.enabled = false,
     );
-    // The PAM check of `slow` holds the only slot for three seconds.
+    // The PAM check of `slow` holds the only slot for three seconds once it has started.
     let mut slow = Browser::new(&op);
     let p = slow.get(&op.auth_url(CLIENT, &[])).await;
     let p = slow.follow(p).await;
@@ -113,7 +114,15 @@ async fn past_the_hashing_queue_a_sign_in_is_answered_503_with_retry_after() {
         slow.submit(&p, "/signin", &[("username", "slow"), ("password", "x")])
             .await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    // Wait until the slow check is inside the PAM stack (it leaves a mark there).
+    let mark = scratch.path().join("slow-started");
+    for _ in 0..200 {
+        if mark.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(mark.exists(), "the slow PAM check started");
     let mut b = Browser::new(&op);
     let p = b.get(&op.auth_url(CLIENT, &[])).await;
     let p = b.follow(p).await;
