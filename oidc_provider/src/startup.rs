@@ -121,7 +121,11 @@ pub fn build(cfg: Config, demo: bool) -> Result<Arc<Daemon>, DaemonError> {
 
 /// Runs the daemon until `shutdown` is cancelled. Prints where to look once listening.
 pub async fn run(cfg: Config, demo: bool, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    let daemon = build(cfg, demo)?;
+    // Opening the store (PostgreSQL: connect, check, migrate) blocks: keep it off the runtime's
+    // workers, like every other store call.
+    let daemon = tokio::task::spawn_blocking(move || build(cfg, demo))
+        .await
+        .map_err(|e| twofold_core::Error::Unavailable(format!("the startup task failed: {e}")))??;
     let cfg = daemon.config.clone();
     let pam = unix::bind_socket(&cfg.pam.socket).map_err(|source| DaemonError::Bind {
         what: format!("PAM socket {}", cfg.pam.socket.display()),
