@@ -12,7 +12,10 @@
 //!
 //! After the run the ratios are printed from criterion's estimates (medians), and the two SQLite
 //! measurements are repeated alternately (300 pairs) so that disk-load drift on a shared machine
-//! hits both alike; the median per-pair ratio is the figure to compare with the goal.
+//! hits both alike; the median per-pair ratio is the figure to compare with the goal. The engine
+//! paths are paired with the bare transaction the same way (100 pairs each): a whole right-code
+//! sign-in (`begin` + `verify`) and a wrong-then-right `verify`; their per-pair ratio is about
+//! the number of durable commits they cost, whatever the disk's speed at that moment.
 //! Run: `cargo bench -p twofold-core --bench verify -- --warm-up-time 1 --measurement-time 3`.
 
 use criterion::{BatchSize, Criterion};
@@ -181,72 +184,160 @@ fn paired_sqlite(rig: &SqliteRig, pairs: usize) {
     );
 }
 
-fn bench_engine(c: &mut Criterion, dir: &Path) {
-    let store = Arc::new(SqliteStore::open(&dir.join("engine.db")).unwrap());
-    let settings = Settings {
-        max_consecutive_failures: 100,
-        ..Settings::default()
-    };
-    store.save_settings(&settings, 0).unwrap();
-    let clock = Arc::new(FakeClock::at(T0));
-    let engine = Engine::new(
-        store.clone(),
-        clock.clone(),
-        Arc::new(OsRng),
-        Arc::new(Keyring::for_tests(&OsRng)),
-        Arc::new(NoDelivery),
-    );
-    let attempt = SignInAttempt {
-        user: "alice".into(),
-        service: "sshd".into(),
-        rhost: Some("192.0.2.7".into()),
-        roles: vec![],
-        device_token: None,
-    };
-    let PamReply::Enroll(o) = engine.begin(&attempt).unwrap() else {
-        panic!("expected enrollment")
-    };
-    let PamReply::EnrollSecret(e) = engine.enroll_start(&o.session).unwrap() else {
-        panic!("expected a secret")
-    };
-    let b32 = e.otpauth_uri.split("secret=").nth(1).unwrap();
-    let secret = TotpSecret::from_base32(b32.split('&').next().unwrap()).unwrap();
-    let first = Code::new(totp::code_at(&secret, T0).unwrap());
-    assert!(matches!(
-        engine.enroll_confirm(&o.session, &first).unwrap(),
-        PamReply::Enrolled { .. }
-    ));
+/// An engine on its own SQLite file with one enrolled user, and the next step to use.
+struct EngineRig {
+    engine: Engine,
+    clock: Arc<FakeClock>,
+    attempt: SignInAttempt,
+    secret: TotpSecret,
+    step: AtomicI64,
+}
 
+impl EngineRig {
+    fn new(dir: &Path) -> EngineRig {
+        let store = Arc::new(SqliteStore::open(&dir.join("engine.db")).unwrap());
+        let settings = Settings {
+            max_consecutive_failures: 100,
+            ..Settings::default()
+        };
+        store.save_settings(&settings, 0).unwrap();
+        let clock = Arc::new(FakeClock::at(T0));
+        let engine = Engine::new(
+            store.clone(),
+            clock.clone(),
+            Arc::new(OsRng),
+            Arc::new(Keyring::for_tests(&OsRng)),
+            Arc::new(NoDelivery),
+        );
+        let attempt = SignInAttempt {
+            user: "alice".into(),
+            service: "sshd".into(),
+            rhost: Some("192.0.2.7".into()),
+            roles: vec![],
+            device_token: None,
+        };
+        let PamReply::Enroll(o) = engine.begin(&attempt).unwrap() else {
+            panic!("expected enrollment")
+        };
+        let PamReply::EnrollSecret(e) = engine.enroll_start(&o.session).unwrap() else {
+            panic!("expected a secret")
+        };
+        let b32 = e.otpauth_uri.split("secret=").nth(1).unwrap();
+        let secret = TotpSecret::from_base32(b32.split('&').next().unwrap()).unwrap();
+        let first = Code::new(totp::code_at(&secret, T0).unwrap());
+        assert!(matches!(
+            engine.enroll_confirm(&o.session, &first).unwrap(),
+            PamReply::Enrolled { .. }
+        ));
+        EngineRig {
+            engine,
+            clock,
+            attempt,
+            secret,
+            step: AtomicI64::new(T0 / 30 + 1),
+        }
+    }
+
+    /// Moves the clock to a fresh step; returns its time.
+    fn next_step(&self) -> i64 {
+        let t = self.step.fetch_add(1, Ordering::Relaxed) * 30;
+        self.clock.set(t);
+        t
+    }
+
+    /// Opens a sign-in: the session id.
+    fn begin(&self) -> String {
+        let PamReply::Challenge(ch) = self.engine.begin(&self.attempt).unwrap() else {
+            panic!("expected a challenge")
+        };
+        ch.session
+    }
+
+    fn right(&self, session: &str, t: i64) {
+        let right = Code::new(totp::code_at(&self.secret, t).unwrap());
+        let r = self
+            .engine
+            .verify(session, Method::AuthenticatorApp, &right)
+            .unwrap();
+        assert!(matches!(r, PamReply::Accepted { .. }));
+    }
+
+    fn wrong(&self, session: &str, t: i64) {
+        let bad = Code::new(wrong(&self.secret, t));
+        let r = self
+            .engine
+            .verify(session, Method::AuthenticatorApp, &bad)
+            .unwrap();
+        assert!(matches!(r, PamReply::Rejected { .. }));
+    }
+}
+
+fn bench_engine(c: &mut Criterion, rig: &EngineRig) {
     let mut g = c.benchmark_group("engine");
     g.sample_size(20);
-    let step = AtomicI64::new(T0 / 30 + 1);
     g.bench_function("wrong_then_right", |b| {
         b.iter_batched(
             || {
-                let t = step.fetch_add(1, Ordering::Relaxed) * 30;
-                clock.set(t);
-                let PamReply::Challenge(ch) = engine.begin(&attempt).unwrap() else {
-                    panic!("expected a challenge")
-                };
-                let right = Code::new(totp::code_at(&secret, t).unwrap());
-                (t, ch.session, Code::new(wrong(&secret, t)), right)
+                let t = rig.next_step();
+                (t, rig.begin())
             },
-            |(t, session, bad, right)| {
+            |(t, session)| {
                 // Setups of a batch run first and move the clock; put it back to this one's.
-                clock.set(t);
-                let r1 = engine
-                    .verify(&session, Method::AuthenticatorApp, &bad)
-                    .unwrap();
-                assert!(matches!(r1, PamReply::Rejected { .. }));
-                let r2 = engine
-                    .verify(&session, Method::AuthenticatorApp, &right)
-                    .unwrap();
-                assert!(matches!(r2, PamReply::Accepted { .. }));
+                rig.clock.set(t);
+                rig.wrong(&session, t);
+                rig.right(&session, t);
             },
             BatchSize::SmallInput,
         )
     });
     g.finish();
+}
+
+/// Seconds `f` takes.
+fn time(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64()
+}
+
+/// The engine paths alternated with the bare transaction; prints medians and the median
+/// per-pair ratios.
+fn paired_engine(rig: &EngineRig, floor: &SqliteRig, pairs: usize) {
+    let med = |x: &mut Vec<f64>| {
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let run = |name: &str, measure: &dyn Fn() -> f64| {
+        let (mut v, mut f, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..pairs {
+            let a = measure();
+            let b = time(|| floor.bare());
+            v.push(a);
+            f.push(b);
+            r.push(a / b);
+        }
+        println!(
+            "  engine paired ({pairs} alternating runs): {name} {:.1} µs, bare_update {:.1} µs, median per-pair ratio {:.2}",
+            med(&mut v) * 1e6,
+            med(&mut f) * 1e6,
+            med(&mut r)
+        );
+    };
+    run("sign-in with the right code (begin + verify)", &|| {
+        let t = rig.next_step();
+        time(|| {
+            let s = rig.begin();
+            rig.right(&s, t);
+        })
+    });
+    run("verify wrong then right", &|| {
+        let t = rig.next_step();
+        let s = rig.begin();
+        time(|| {
+            rig.wrong(&s, t);
+            rig.right(&s, t);
+        })
+    });
 }
 
 /// Median of one benchmark in nanoseconds, from criterion's saved estimates written by this run.
@@ -311,7 +402,8 @@ fn main() {
     let rig = SqliteRig::new(dir.path());
     bench_totp(&mut c);
     bench_sqlite(&mut c, &rig);
-    bench_engine(&mut c, dir.path());
+    let engine = EngineRig::new(dir.path());
+    bench_engine(&mut c, &engine);
     c.final_summary();
     report(&out, since);
     // In `cargo bench` mode (not `cargo test`), unless a filter leaves SQLite out.
@@ -321,5 +413,8 @@ fn main() {
         .find(|a| !a.starts_with('-') && a.parse::<f64>().is_err());
     if args.iter().any(|a| a == "--bench") && filter.is_none_or(|f| "sqlite".contains(f.as_str())) {
         paired_sqlite(&rig, 300);
+    }
+    if args.iter().any(|a| a == "--bench") && filter.is_none_or(|f| "engine".contains(f.as_str())) {
+        paired_engine(&engine, &rig, 100);
     }
 }
