@@ -162,6 +162,7 @@ fn concurrent(
                 for (user, key) in chunk {
                     let c = totp::code_now(&key, offset);
                     record(&mut s, sign_in(&dir, &service, &user, &c), code::SUCCESS);
+                    s.typed.push(c);
                 }
                 s
             })
@@ -173,6 +174,7 @@ fn concurrent(
             all.auth.extend(s.auth);
             all.cycle.extend(s.cycle);
             all.errors += s.errors;
+            all.typed.extend(s.typed);
         } else {
             all.errors += 1;
         }
@@ -273,6 +275,7 @@ fn run() -> Result<(), String> {
             sign_in(conf.path(), "twofold", u, &c),
             code::SUCCESS,
         );
+        tf_right.typed.push(c);
         let (u, k) = &ga_users[i];
         let c = totp::code_now(k, 0);
         record(
@@ -288,6 +291,7 @@ fn run() -> Result<(), String> {
             sign_in(conf.path(), "twofold", u, &wrong),
             code::CONV_ERR,
         );
+        tf_wrong.typed.push(wrong.clone());
         let (u, _) = &ga_users[i];
         record(
             &mut ga_wrong,
@@ -358,6 +362,32 @@ fn run() -> Result<(), String> {
             " (a system syslog listens; not counted)"
         }
     );
+    // The module logs every sign-in; none of its lines may carry a code.
+    let typed: std::collections::HashSet<&str> = tf_right
+        .typed
+        .iter()
+        .chain(&tf_wrong.typed)
+        .chain(&tf_conc.typed)
+        .map(String::as_str)
+        .collect();
+    let lines = sink.twofold_lines();
+    let leaked = lines
+        .iter()
+        .filter(|l| {
+            l.split(|c: char| !c.is_ascii_digit())
+                .any(|w| w.len() == 6 && typed.contains(w))
+        })
+        .count();
+    if sink.owned() {
+        println!(
+            "pam_twofold syslog lines: {}, containing a typed code: {leaked}; e.g. {:?}",
+            lines.len(),
+            lines
+                .iter()
+                .find(|l| l.contains("outcome=success"))
+                .map_or("", |l| l.as_str())
+        );
+    }
     drop(daemon);
     Ok(())
 }

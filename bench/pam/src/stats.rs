@@ -11,6 +11,8 @@ pub struct Samples {
     pub cycle: Vec<Duration>,
     /// Results other than the expected one.
     pub errors: usize,
+    /// The codes typed (to check that none reaches the logs).
+    pub typed: Vec<String>,
 }
 
 /// Nearest-rank percentile `p` (0–100) in microseconds; 0 for no samples.
