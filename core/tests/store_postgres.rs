@@ -39,6 +39,35 @@ fn the_recorded_migrations_match_the_embedded_lists_of_both_backends() {
 }
 
 #[test]
+fn both_backends_have_the_same_tables_and_columns() {
+    let Some(fx) = pg_fixture() else { return };
+    let mut pg = admin(&format!(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns
+         WHERE table_schema = '{}'",
+        fx.schema()
+    ));
+    pg.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    drop(twofold_core::store::sqlite::SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut st = conn
+        .prepare(
+            "SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+        )
+        .unwrap();
+    let mut sqlite: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    sqlite.sort();
+    assert!(pg.len() > 50, "{pg:?}");
+    assert_eq!(pg, sqlite, "the migrations of the two backends differ");
+}
+
+#[test]
 fn two_nodes_on_one_database_share_single_use_counters_sessions_and_settings() {
     let Some(fx) = pg_fixture() else { return };
     let a: &dyn Store = fx.pg();
