@@ -486,3 +486,18 @@ fn resend_honours_the_resend_limit() {
         l.errors()
     );
 }
+
+#[test]
+fn a_known_remote_host_skips_the_code_under_unrecognized_devices() {
+    let (d, stack) = daemon_and_stack("");
+    let (key, _) = enrolled(&stack, "tina");
+    let ok = stack.login_from("tina", Some("203.0.113.5"), typing_code(&key, 1, 1));
+    assert_eq!(ok.code, code::SUCCESS, "{:?}", ok.transcript);
+    d.update_settings(|s| s.enforcement = twofold_core::settings::Enforcement::UnrecognizedDevices);
+    let known = stack.login_from("tina", Some("203.0.113.5"), answers(Vec::<String>::new()));
+    assert_eq!(known.code, code::SUCCESS, "{:?}", known.transcript);
+    assert!(known.transcript.is_empty(), "{:?}", known.transcript);
+    let unknown = stack.login_from("tina", Some("198.51.100.77"), answers(Vec::<String>::new()));
+    assert_eq!(unknown.code, code::CONV_ERR, "{:?}", unknown.transcript);
+    assert_eq!(unknown.prompts(), ["Verification code: "]);
+}
