@@ -219,6 +219,15 @@ pub trait OidcStore: Send + Sync {
     fn get_access_token(&self, hash: &[u8; 32], now: UnixTime) -> Result<Option<AccessToken>>;
     /// Stores the first refresh token of a grant.
     fn put_refresh_token(&self, t: &RefreshToken) -> Result<()>;
+    /// Stores an access token and, if given, the first refresh token of its grant, in one
+    /// transaction where the backend can (the default does it in two steps).
+    fn put_tokens(&self, access: &AccessToken, refresh: Option<&RefreshToken>) -> Result<()> {
+        self.put_access_token(access)?;
+        if let Some(r) = refresh {
+            self.put_refresh_token(r)?;
+        }
+        Ok(())
+    }
     /// Spends the presented refresh token of `client_id` and stores `next` (built by the caller
     /// from the spent one) in one transaction. A token of another client is
     /// [`RefreshUse::Unknown`] and stays untouched.
@@ -241,6 +250,15 @@ pub trait OidcStore: Send + Sync {
     fn get_web_session(&self, hash: &[u8; 32], now: UnixTime) -> Result<Option<WebSession>>;
     /// Deletes a session (logout, rotation). `false` if it did not exist.
     fn delete_web_session(&self, hash: &[u8; 32]) -> Result<bool>;
+    /// Stores `s` and deletes the session it replaces (a new id after authentication), in one
+    /// transaction where the backend can (the default does it in two steps, new one first).
+    fn replace_web_session(&self, old: Option<&[u8; 32]>, s: &WebSession) -> Result<()> {
+        self.put_web_session(s)?;
+        if let Some(o) = old {
+            self.delete_web_session(o)?;
+        }
+        Ok(())
+    }
     /// Deletes every web session of the user.
     fn delete_user_web_sessions(&self, user: &str) -> Result<u64>;
 

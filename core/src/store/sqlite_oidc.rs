@@ -88,6 +88,29 @@ fn refresh_row(r: &Row<'_>) -> rusqlite::Result<RefreshToken> {
     })
 }
 
+fn insert_access(conn: &rusqlite::Connection, t: &AccessToken) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT INTO oidc_access_tokens (hash, grant_id, client_id, scope, user_name, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            &t.hash[..],
+            t.grant_id,
+            t.client_id,
+            t.scope,
+            t.user,
+            t.expires_at
+        ],
+    )
+}
+
+fn insert_session(conn: &rusqlite::Connection, s: &WebSession) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT OR REPLACE INTO oidc_web_sessions (hash, user_name, data, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![&s.hash[..], s.user, s.data, s.created_at, s.expires_at],
+    )
+}
+
 fn insert_refresh(conn: &rusqlite::Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
     conn.execute(
         &format!("INSERT INTO oidc_refresh_tokens ({REFRESH_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
@@ -224,12 +247,7 @@ impl OidcStore for SqliteStore {
 
     fn put_access_token(&self, t: &AccessToken) -> Result<()> {
         let conn = self.conn();
-        conn.execute(
-            "INSERT INTO oidc_access_tokens (hash, grant_id, client_id, scope, user_name, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![&t.hash[..], t.grant_id, t.client_id, t.scope, t.user, t.expires_at],
-        )
-        .map_err(|e| self.err(e))?;
+        insert_access(&conn, t).map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -258,6 +276,18 @@ impl OidcStore for SqliteStore {
         let conn = self.conn();
         insert_refresh(&conn, t).map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    fn put_tokens(&self, access: &AccessToken, refresh: Option<&RefreshToken>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        insert_access(&tx, access).map_err(|e| self.err(e))?;
+        if let Some(r) = refresh {
+            insert_refresh(&tx, r).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
     }
 
     fn rotate_refresh_token(
@@ -347,13 +377,24 @@ impl OidcStore for SqliteStore {
 
     fn put_web_session(&self, s: &WebSession) -> Result<()> {
         let conn = self.conn();
-        conn.execute(
-            "INSERT OR REPLACE INTO oidc_web_sessions (hash, user_name, data, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![&s.hash[..], s.user, s.data, s.created_at, s.expires_at],
-        )
-        .map_err(|e| self.err(e))?;
+        insert_session(&conn, s).map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    fn replace_web_session(&self, old: Option<&[u8; 32]>, s: &WebSession) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        insert_session(&tx, s).map_err(|e| self.err(e))?;
+        if let Some(o) = old {
+            tx.execute(
+                "DELETE FROM oidc_web_sessions WHERE hash = ?1",
+                params![&o[..]],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
     }
 
     fn get_web_session(&self, hash: &[u8; 32], now: UnixTime) -> Result<Option<WebSession>> {

@@ -61,6 +61,12 @@ impl OidcStore for StoreOidc {
     ) -> Result<RefreshUse> {
         self.s()?.rotate_refresh_token(hash, client_id, now, next)
     }
+    fn put_tokens(&self, access: &AccessToken, refresh: Option<&RefreshToken>) -> Result<()> {
+        self.s()?.put_tokens(access, refresh)
+    }
+    fn replace_web_session(&self, old: Option<&[u8; 32]>, s: &WebSession) -> Result<()> {
+        self.s()?.replace_web_session(old, s)
+    }
     fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()> {
         self.s()?.revoke_grant(grant_id, now)
     }

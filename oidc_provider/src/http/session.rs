@@ -274,14 +274,8 @@ impl Web {
         };
         let retired = self.retired.take();
         let store = state.oidc.clone();
-        tokio::task::spawn_blocking(move || -> twofold_core::Result<()> {
-            store.put_web_session(&row)?;
-            if let Some(old) = retired {
-                store.delete_web_session(&old)?;
-            }
-            Ok(())
-        })
-        .await??;
+        tokio::task::spawn_blocking(move || store.replace_web_session(retired.as_ref(), &row))
+            .await??;
         self.new_cookie = raw;
         Ok(self
             .new_cookie

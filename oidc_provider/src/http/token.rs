@@ -405,14 +405,7 @@ async fn respond_tokens(
         }
     };
     let store = state.oidc.clone();
-    tokio::task::spawn_blocking(move || -> twofold_core::Result<()> {
-        store.put_access_token(&at)?;
-        if let Some(r) = first_refresh {
-            store.put_refresh_token(&r)?;
-        }
-        Ok(())
-    })
-    .await??;
+    tokio::task::spawn_blocking(move || store.put_tokens(&at, first_refresh.as_ref())).await??;
     let id_token = idtoken::issue(state, &client.id, auth, nonce, Some(&access))?;
     let body = serde_json::json!({
         "access_token": access,

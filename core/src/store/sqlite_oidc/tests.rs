@@ -258,3 +258,43 @@ fn purging_keeps_spent_codes_for_an_hour_past_expiry() {
     s.purge_expired(1_060 + 3_600).unwrap();
     assert_eq!(s.consume_code(&[12; 32], 5_000).unwrap(), CodeUse::Unknown);
 }
+
+#[test]
+fn tokens_and_a_session_replacement_are_written_together() {
+    let (_d, s) = store();
+    let at = AccessToken {
+        hash: [20; 32],
+        grant_id: "g20".into(),
+        client_id: "app".into(),
+        scope: "openid".into(),
+        user: "alice".into(),
+        expires_at: 5_000,
+    };
+    s.put_tokens(&at, Some(&refresh(21, "g20"))).unwrap();
+    assert!(s.get_access_token(&[20; 32], 1).unwrap().is_some());
+    let mut mk = |old: &RefreshToken| RefreshToken {
+        hash: [24; 32],
+        ..old.clone()
+    };
+    assert!(matches!(
+        s.rotate_refresh_token(&[21; 32], "app", 1_100, &mut mk)
+            .unwrap(),
+        RefreshUse::Rotated(_)
+    ));
+    let old = WebSession {
+        hash: [22; 32],
+        user: None,
+        data: "{}".into(),
+        created_at: 1,
+        expires_at: 100,
+    };
+    s.put_web_session(&old).unwrap();
+    let new = WebSession {
+        hash: [23; 32],
+        user: Some("alice".into()),
+        ..old.clone()
+    };
+    s.replace_web_session(Some(&[22; 32]), &new).unwrap();
+    assert_eq!(s.get_web_session(&[22; 32], 50).unwrap(), None);
+    assert_eq!(s.get_web_session(&[23; 32], 50).unwrap(), Some(new));
+}
