@@ -17,6 +17,9 @@ use crate::store::{
     Consume, ConsumeOutcome, Failure, FailureCounts, FailureWrites, OobOutcome, Write,
 };
 use deadpool_postgres::GenericClient;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 #[cfg(doc)]
 use crate::store::Store;
@@ -29,36 +32,121 @@ enum Applied {
     SessionNotOpen(Error),
 }
 
-/// Applies `writes` in order on `c`; a refused write is the store's error, as the single
-/// operation gives it.
-async fn apply_writes<C: GenericClient>(db: &Db, c: &C, writes: &[Write]) -> Result<Applied> {
-    for w in writes {
-        match w {
-            Write::EnsureUser { name, now } => statements::insert_user(db, c, name, *now).await?,
-            Write::RecordSignin(s) => statements::insert_signin(db, c, s).await?,
-            Write::Audit(e) => statements::insert_audit(db, c, e).await?,
-            Write::CreateSession(s) => statements::insert_session(db, c, s).await?,
-            Write::EndSession { id, how } => {
-                statements::end_session(db, c, id, *how).await?;
+/// What one write did when it was not refused.
+enum Step {
+    Done,
+    /// A [`Write::FinishSession`] found its session no longer open.
+    SessionNotOpen(Error),
+}
+
+/// Applies one write on `c`; a refused write is the store's error, as the single operation
+/// gives it.
+async fn apply_one<C: GenericClient>(db: &Db, c: &C, w: &Write) -> Result<Step> {
+    match w {
+        Write::EnsureUser { name, now } => statements::insert_user(db, c, name, *now).await?,
+        Write::RecordSignin(s) => statements::insert_signin(db, c, s).await?,
+        Write::Audit(e) => statements::insert_audit(db, c, e).await?,
+        Write::CreateSession(s) => statements::insert_session(db, c, s).await?,
+        Write::EndSession { id, how } => {
+            statements::end_session(db, c, id, *how).await?;
+        }
+        Write::FinishSession { id, how } => {
+            if !statements::end_session(db, c, id, *how).await? {
+                let e = statements::session_not_open(db, c, id).await;
+                return Ok(Step::SessionNotOpen(e));
             }
-            Write::FinishSession { id, how } => {
-                if !statements::end_session(db, c, id, *how).await? {
-                    return Ok(Applied::SessionNotOpen(
-                        statements::session_not_open(db, c, id).await,
-                    ));
+        }
+        Write::ClearFailures { user } => statements::clear_failures(db, c, user).await?,
+        Write::SessionSetMethod { id, method } => {
+            statements::session_set_method(db, c, id, *method).await?
+        }
+        Write::PutOobCode {
+            session,
+            hash,
+            expires_at,
+        } => statements::put_oob_code(db, c, session, hash, *expires_at).await?,
+        Write::ReplaceBackupCodes { user, hashes, now } => {
+            statements::replace_backup_codes(db, c, user, hashes, *now).await?
+        }
+    }
+    Ok(Step::Done)
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs the futures concurrently on this task and returns their outputs in order. The first
+/// poll visits them in order, so requests they send on their first poll leave in that order:
+/// the server runs pipelined statements one after the other as they arrive.
+async fn join_in_order<T>(mut futs: Vec<Boxed<'_, T>>) -> Vec<T> {
+    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *o = Some(v),
+                    Poll::Pending => pending = true,
                 }
             }
-            Write::ClearFailures { user } => statements::clear_failures(db, c, user).await?,
-            Write::SessionSetMethod { id, method } => {
-                statements::session_set_method(db, c, id, *method).await?
-            }
-            Write::PutOobCode {
-                session,
-                hash,
-                expires_at,
-            } => statements::put_oob_code(db, c, session, hash, *expires_at).await?,
-            Write::ReplaceBackupCodes { user, hashes, now } => {
-                statements::replace_backup_codes(db, c, user, hashes, *now).await?
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// Applies `writes` in order on `c`. Runs of one-statement writes are pipelined (their
+/// statements prepared first, then sent without waiting for each other's answers, so the run
+/// costs one round trip); a write of several statements runs alone. The first write in order
+/// that is refused or finds its session ended decides the result, as if they had run one by
+/// one: the caller rolls back (or back to a savepoint), undoing whatever ran after it.
+async fn apply_writes<C: GenericClient>(db: &Db, c: &C, writes: &[Write]) -> Result<Applied> {
+    // Every statement cached first: a cached one is sent on the first poll of its write.
+    let mut sqls: Vec<&'static str> = writes
+        .iter()
+        .filter_map(statements::single_statement)
+        .collect();
+    sqls.sort_unstable();
+    sqls.dedup();
+    let prepared = join_in_order(
+        sqls.into_iter()
+            .map(|sql| {
+                Box::pin(c.prepare_cached(sql))
+                    as Boxed<
+                        '_,
+                        std::result::Result<tokio_postgres::Statement, tokio_postgres::Error>,
+                    >
+            })
+            .collect(),
+    )
+    .await;
+    for p in prepared {
+        p.map_err(|e| db.e(e))?;
+    }
+    let mut rest = writes;
+    while let Some(first) = rest.first() {
+        let n = if statements::single_statement(first).is_none() {
+            1
+        } else {
+            rest.iter()
+                .take_while(|w| statements::single_statement(w).is_some())
+                .count()
+        };
+        let (run, tail) = rest.split_at(n);
+        rest = tail;
+        let steps = join_in_order(
+            run.iter()
+                .map(|w| Box::pin(apply_one(db, c, w)) as Boxed<'_, Result<Step>>)
+                .collect(),
+        )
+        .await;
+        for step in steps {
+            if let Step::SessionNotOpen(e) = step? {
+                return Ok(Applied::SessionNotOpen(e));
             }
         }
     }
@@ -131,13 +219,25 @@ impl PgStore {
                 return Ok(outcome);
             }
             // A savepoint, so a session that ended meanwhile undoes the follow-up writes but
-            // keeps the consume (the code stays burned). The commit releases it.
+            // keeps the consume (the code stays burned); sent in one flight with the writes.
+            // The commit releases it.
+            let mut steps: Vec<Boxed<'_, Result<Applied>>> = Vec::with_capacity(2);
             if guarded {
-                tx.batch_execute("SAVEPOINT then_writes")
-                    .await
-                    .map_err(|e| db.e(e))?;
+                steps.push(Box::pin(async {
+                    tx.batch_execute("SAVEPOINT then_writes")
+                        .await
+                        .map_err(|e| db.e(e))?;
+                    Ok(Applied::All)
+                }));
             }
-            let outcome = match apply_writes(&db, &tx, &then).await? {
+            steps.push(Box::pin(apply_writes(&db, &tx, &then)));
+            let mut applied = Applied::All;
+            for step in join_in_order(steps).await {
+                if let Applied::SessionNotOpen(e) = step? {
+                    applied = Applied::SessionNotOpen(e);
+                }
+            }
+            let outcome = match applied {
                 Applied::All => ConsumeOutcome::Accepted,
                 Applied::SessionNotOpen(_) => {
                     tx.batch_execute("ROLLBACK TO SAVEPOINT then_writes")

@@ -8,13 +8,52 @@ use crate::clock::UnixTime;
 use crate::error::{Error, Result};
 use crate::proto::Method;
 use crate::store::shared::{self, to_u32};
-use crate::store::{AttemptCount, AuditEvent, OobOutcome, SessionEnd, SignIn, VerificationSession};
+use crate::store::{
+    AttemptCount, AuditEvent, OobOutcome, SessionEnd, SignIn, VerificationSession, Write,
+};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 #[cfg(doc)]
 use crate::store::Store;
+
+const INSERT_USER: &str = "INSERT INTO users (name, status, created_at) \
+     VALUES ($1, 'not_enrolled', $2) ON CONFLICT (name) DO NOTHING";
+const CLEAR_FAILURES: &str = "UPDATE users SET consecutive_failures = 0 WHERE name = $1";
+const INSERT_SESSION: &str = "INSERT INTO verification_sessions (id, user_name, service, rhost, \
+     method, invalid_attempts, resends, created_at, expires_at, ended) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
+const SET_METHOD: &str =
+    "UPDATE verification_sessions SET method = $2 WHERE id = $1 AND ended IS NULL";
+const END_SESSION: &str =
+    "UPDATE verification_sessions SET ended = $2 WHERE id = $1 AND ended IS NULL";
+const PUT_OOB_CODE: &str = "INSERT INTO oob_codes (session, hash, expires_at, used_at) \
+     SELECT $1::TEXT, $2::BYTEA, $3::BIGINT, NULL::BIGINT \
+     WHERE EXISTS (SELECT 1 FROM verification_sessions WHERE id = $1::TEXT AND ended IS NULL) \
+     ON CONFLICT (session) DO UPDATE \
+     SET hash = EXCLUDED.hash, expires_at = EXCLUDED.expires_at, used_at = NULL";
+const INSERT_SIGNIN: &str = "INSERT INTO signins (user_name, service, rhost, outcome, reason, at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT_AUDIT: &str = "INSERT INTO audit (at, actor, event, user_name, outcome, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// The one statement a write runs (a refusal may add a query to explain itself), or `None`
+/// for a write of several statements. A batch prepares these first, then sends them without
+/// waiting for each other's answers (pipelined, in order).
+pub(super) fn single_statement(w: &Write) -> Option<&'static str> {
+    Some(match w {
+        Write::EnsureUser { .. } => INSERT_USER,
+        Write::RecordSignin(_) => INSERT_SIGNIN,
+        Write::Audit(_) => INSERT_AUDIT,
+        Write::CreateSession(_) => INSERT_SESSION,
+        Write::EndSession { .. } | Write::FinishSession { .. } => END_SESSION,
+        Write::ClearFailures { .. } => CLEAR_FAILURES,
+        Write::SessionSetMethod { .. } => SET_METHOD,
+        Write::PutOobCode { .. } => PUT_OOB_CODE,
+        Write::ReplaceBackupCodes { .. } => return None,
+    })
+}
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
@@ -63,14 +102,7 @@ pub(super) async fn insert_user<C: GenericClient>(
     name: &str,
     now: UnixTime,
 ) -> Result<()> {
-    exec(
-        db,
-        c,
-        "INSERT INTO users (name, status, created_at) VALUES ($1, 'not_enrolled', $2)
-         ON CONFLICT (name) DO NOTHING",
-        &[&name, &now],
-    )
-    .await?;
+    exec(db, c, INSERT_USER, &[&name, &now]).await?;
     Ok(())
 }
 
@@ -181,13 +213,7 @@ pub(super) async fn record_failure<C: GenericClient>(db: &Db, c: &C, name: &str)
 }
 
 pub(super) async fn clear_failures<C: GenericClient>(db: &Db, c: &C, name: &str) -> Result<()> {
-    let n = exec(
-        db,
-        c,
-        "UPDATE users SET consecutive_failures = 0 WHERE name = $1",
-        &[&name],
-    )
-    .await?;
+    let n = exec(db, c, CLEAR_FAILURES, &[&name]).await?;
     if n == 0 {
         return Err(shared::unknown_user(name));
     }
@@ -199,15 +225,10 @@ pub(super) async fn insert_session<C: GenericClient>(
     c: &C,
     s: &VerificationSession,
 ) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO verification_sessions ({SESSION_COLS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (id) DO NOTHING"
-    );
     let n = exec(
         db,
         c,
-        &sql,
+        INSERT_SESSION,
         &[
             &s.id,
             &s.user,
@@ -276,13 +297,7 @@ pub(super) async fn session_set_method<C: GenericClient>(
     id: &str,
     method: Method,
 ) -> Result<()> {
-    let n = exec(
-        db,
-        c,
-        "UPDATE verification_sessions SET method = $2 WHERE id = $1 AND ended IS NULL",
-        &[&id, &method.as_str()],
-    )
-    .await?;
+    let n = exec(db, c, SET_METHOD, &[&id, &method.as_str()]).await?;
     if n == 1 {
         return Ok(());
     }
@@ -295,13 +310,7 @@ pub(super) async fn end_session<C: GenericClient>(
     id: &str,
     how: SessionEnd,
 ) -> Result<bool> {
-    let n = exec(
-        db,
-        c,
-        "UPDATE verification_sessions SET ended = $2 WHERE id = $1 AND ended IS NULL",
-        &[&id, &how.as_str()],
-    )
-    .await?;
+    let n = exec(db, c, END_SESSION, &[&id, &how.as_str()]).await?;
     Ok(n == 1)
 }
 
@@ -312,18 +321,7 @@ pub(super) async fn put_oob_code<C: GenericClient>(
     hash: &[u8; 32],
     expires_at: UnixTime,
 ) -> Result<()> {
-    let n = exec(
-        db,
-        c,
-        "INSERT INTO oob_codes (session, hash, expires_at, used_at)
-         SELECT $1::TEXT, $2::BYTEA, $3::BIGINT, NULL::BIGINT
-         WHERE EXISTS (SELECT 1 FROM verification_sessions
-                       WHERE id = $1::TEXT AND ended IS NULL)
-         ON CONFLICT (session) DO UPDATE
-         SET hash = EXCLUDED.hash, expires_at = EXCLUDED.expires_at, used_at = NULL",
-        &[&id, &&hash[..], &expires_at],
-    )
-    .await?;
+    let n = exec(db, c, PUT_OOB_CODE, &[&id, &&hash[..], &expires_at]).await?;
     if n == 1 {
         return Ok(());
     }
@@ -370,8 +368,7 @@ pub(super) async fn insert_signin<C: GenericClient>(db: &Db, c: &C, s: &SignIn) 
     exec(
         db,
         c,
-        "INSERT INTO signins (user_name, service, rhost, outcome, reason, at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        INSERT_SIGNIN,
         &[&s.user, &s.service, &s.rhost, &s.outcome, &s.reason, &s.at],
     )
     .await?;
@@ -382,8 +379,7 @@ pub(super) async fn insert_audit<C: GenericClient>(db: &Db, c: &C, e: &AuditEven
     exec(
         db,
         c,
-        "INSERT INTO audit (at, actor, event, user_name, outcome, detail)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        INSERT_AUDIT,
         &[&e.at, &e.actor, &e.event, &e.user, &e.outcome, &e.detail],
     )
     .await?;
