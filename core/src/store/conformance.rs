@@ -230,6 +230,8 @@ macro_rules! store_conformance_tests {
             web_sessions_are_replaced_expire_and_are_deleted_per_user,
             signing_keys_are_listed_oldest_first_and_retire,
             purging_keeps_spent_codes_for_an_hour_past_expiry,
+            an_access_and_a_refresh_token_are_stored_together_or_not_at_all,
+            replacing_a_web_session_stores_the_new_one_and_deletes_the_old,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

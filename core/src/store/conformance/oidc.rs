@@ -370,3 +370,55 @@ pub fn purging_keeps_spent_codes_for_an_hour_past_expiry(store: &dyn Store) {
     );
     assert_eq!(s.consume_code(&h(12), 5_000).unwrap(), CodeUse::Unknown);
 }
+
+/// An access token and its grant's first refresh token are stored together, or neither.
+pub fn an_access_and_a_refresh_token_are_stored_together_or_not_at_all(store: &dyn Store) {
+    let s = o(store);
+    s.put_tokens(
+        &access(40, "g40", "alice"),
+        Some(&refresh(41, "g40", "alice")),
+    )
+    .unwrap();
+    assert!(s.get_access_token(&h(40), 1_000).unwrap().is_some());
+    assert!(matches!(
+        s.rotate_refresh_token(&h(41), "app", 1_100, &mut successor(42))
+            .unwrap(),
+        RefreshUse::Rotated(_)
+    ));
+    // A refresh token whose hash is taken fails the pair: the new access token is not kept.
+    assert!(
+        s.put_tokens(
+            &access(43, "g43", "alice"),
+            Some(&refresh(41, "g43", "alice"))
+        )
+        .is_err()
+    );
+    assert_eq!(s.get_access_token(&h(43), 1_000).unwrap(), None);
+    s.put_tokens(&access(44, "g44", "bob"), None).unwrap();
+    assert!(s.get_access_token(&h(44), 1_000).unwrap().is_some());
+}
+
+/// Replacing a web session stores the new one and deletes the old one.
+pub fn replacing_a_web_session_stores_the_new_one_and_deletes_the_old(store: &dyn Store) {
+    let s = o(store);
+    let old = WebSession {
+        hash: h(50),
+        user: None,
+        data: "{}".into(),
+        created_at: 1,
+        expires_at: 100,
+    };
+    s.put_web_session(&old).unwrap();
+    let new = WebSession {
+        hash: h(51),
+        user: Some("alice".into()),
+        ..old.clone()
+    };
+    s.replace_web_session(Some(&h(50)), &new).unwrap();
+    assert_eq!(s.get_web_session(&h(50), 50).unwrap(), None);
+    assert_eq!(s.get_web_session(&h(51), 50).unwrap(), Some(new.clone()));
+    // Without an old one it is a plain store.
+    let third = WebSession { hash: h(52), ..old };
+    s.replace_web_session(None, &third).unwrap();
+    assert_eq!(s.get_web_session(&h(52), 50).unwrap(), Some(third));
+}

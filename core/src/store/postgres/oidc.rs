@@ -278,6 +278,48 @@ impl OidcStore for PgStore {
         })
     }
 
+    fn put_tokens(&self, access: &AccessToken, refresh: Option<&RefreshToken>) -> Result<()> {
+        let Some(r) = refresh else {
+            return self.put_access_token(access);
+        };
+        let (a, r) = (access.clone(), r.clone());
+        self.run(move |db| async move {
+            // One statement: both tokens or neither.
+            let sql = format!(
+                "WITH a AS (
+                     INSERT INTO oidc_access_tokens
+                         (hash, grant_id, client_id, scope, user_name, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                 )
+                 INSERT INTO oidc_refresh_tokens ({REFRESH_COLS})
+                 VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            );
+            db.execute(
+                &sql,
+                &[
+                    &&a.hash[..],
+                    &a.grant_id,
+                    &a.client_id,
+                    &a.scope,
+                    &a.user,
+                    &a.expires_at,
+                    &&r.hash[..],
+                    &r.grant_id,
+                    &r.client_id,
+                    &r.scope,
+                    &r.auth.user,
+                    &r.auth.auth_time,
+                    &to_json(&r.auth.amr),
+                    &r.auth.acr,
+                    &r.created_at,
+                    &r.expires_at,
+                ],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
     fn rotate_refresh_token(
         &self,
         hash: &[u8; 32],
@@ -436,6 +478,34 @@ impl OidcStore for PgStore {
                 })
             })
             .transpose()
+        })
+    }
+
+    fn replace_web_session(&self, old: Option<&[u8; 32]>, s: &WebSession) -> Result<()> {
+        let Some(old) = old.filter(|o| **o != s.hash) else {
+            return self.put_web_session(s);
+        };
+        let (old, s) = (old.to_vec(), s.clone());
+        self.run(move |db| async move {
+            // One statement: the new session is stored and the old one gone, or neither.
+            db.execute(
+                "WITH gone AS (DELETE FROM oidc_web_sessions WHERE hash = $6)
+                 INSERT INTO oidc_web_sessions (hash, user_name, data, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (hash) DO UPDATE SET user_name = EXCLUDED.user_name,
+                     data = EXCLUDED.data, created_at = EXCLUDED.created_at,
+                     expires_at = EXCLUDED.expires_at",
+                &[
+                    &&s.hash[..],
+                    &s.user,
+                    &s.data,
+                    &s.created_at,
+                    &s.expires_at,
+                    &old,
+                ],
+            )
+            .await?;
+            Ok(())
         })
     }
 
