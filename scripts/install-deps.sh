@@ -15,12 +15,17 @@ test_packages=(
   # delivery tests: a real SMTP server
   python3-aiosmtpd openssl ca-certificates
   # web tests: headless Chromium, Node for the independent OIDC relying party
-  chromium nodejs npm
+  chromium
   # PostgreSQL client tools (the server is optional; its tests skip when it is not reachable)
   postgresql-client
 )
 packages=("${run_packages[@]}")
 [ "$profile" = test ] && packages+=("${test_packages[@]}")
+# Node.js for the independent OIDC relying party: Debian's nodejs and npm, unless a Node.js with
+# npm is already installed (a NodeSource build bundles npm and conflicts with Debian's npm).
+if [ "$profile" = test ] && ! { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; }; then
+  packages+=(nodejs npm)
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: not root; skipping apt-get (install these yourself: ${packages[*]})" >&2
