@@ -15,7 +15,7 @@ test_packages=(
   # delivery tests: a real SMTP server
   python3-aiosmtpd openssl ca-certificates
   # web tests: headless Chromium, Node for the independent OIDC relying party
-  chromium
+  chromium chromium-driver curl
   # PostgreSQL client tools (the server is optional; its tests skip when it is not reachable)
   postgresql-client
 )
