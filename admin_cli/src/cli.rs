@@ -26,6 +26,24 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub socket: PathBuf,
+    /// Talk to a remote daemon's admin API instead of the local socket (https://HOST[:PORT];
+    /// plain http only to a loopback address). Needs --token-file.
+    #[arg(
+        long,
+        global = true,
+        env = "TWOFOLD_ADMIN_URL",
+        value_name = "URL",
+        requires = "token_file"
+    )]
+    pub url: Option<String>,
+    /// File holding the admin token for --url (see `twofoldctl admin-token new`).
+    #[arg(
+        long,
+        global = true,
+        env = "TWOFOLD_ADMIN_TOKEN_FILE",
+        value_name = "FILE"
+    )]
+    pub token_file: Option<PathBuf>,
     /// Print one JSON document instead of tables (stable keys, for scripts).
     #[arg(long, global = true)]
     pub json: bool,
@@ -58,6 +76,16 @@ pub enum Command {
     Why(WhyArgs),
     /// Check the whole setup against the support guide's symptoms; name each cause and its fix.
     Doctor(DoctorArgs),
+    /// Create a token for the remote admin API: prints the token (keep it in a 0600 file) and
+    /// the `[admin] api_tokens` entry for twofoldd.toml. Talks to no daemon.
+    #[command(name = "admin-token")]
+    AdminToken {
+        /// Always `new`.
+        #[arg(value_parser = ["new"])]
+        action: String,
+        /// Who holds the token (recorded as admin-token:NAME in the audit trail).
+        name: String,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -12,10 +12,27 @@ use twofold_core::proto::{
 /// How long a command may take before the CLI gives up (test sends talk to providers).
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 
-/// A connection target.
+/// A connection target: the local admin socket, or a remote daemon's admin API.
 #[derive(Debug, Clone)]
 pub struct Client {
     socket: PathBuf,
+    remote: Option<Remote>,
+}
+
+/// A remote daemon: `POST {url}/admin/api` with a bearer token.
+#[derive(Clone)]
+struct Remote {
+    url: String,
+    token: String,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("url", &self.url)
+            .field("token", &"[redacted]")
+            .finish()
+    }
 }
 
 impl Client {
@@ -23,7 +40,39 @@ impl Client {
     pub fn new(path: &Path) -> Client {
         Client {
             socket: path.to_path_buf(),
+            remote: None,
         }
+    }
+
+    /// A client for a remote daemon at `url` (https, or http only to a loopback address) with the
+    /// admin token read from `token_file`.
+    pub fn remote(url: &str, token_file: &Path) -> Result<Client, CtlError> {
+        let url = url.trim_end_matches('/').to_string();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://").filter(|r| is_loopback(r)))
+            .ok_or_else(|| {
+                CtlError::Usage(format!(
+                    "--url {url}: use https:// (plain http is accepted only for a loopback address, because the token would travel in the clear)"
+                ))
+            })?;
+        if rest.is_empty() {
+            return Err(CtlError::Usage(format!("--url {url}: no host")));
+        }
+        let token = std::fs::read_to_string(token_file)
+            .map_err(|e| CtlError::Usage(format!("--token-file {}: {e}", token_file.display())))?
+            .trim()
+            .to_string();
+        if token.is_empty() {
+            return Err(CtlError::Usage(format!(
+                "--token-file {}: the file is empty",
+                token_file.display()
+            )));
+        }
+        Ok(Client {
+            socket: PathBuf::from(format!("{url}/admin/api")),
+            remote: Some(Remote { url, token }),
+        })
     }
 
     /// The socket path.
@@ -49,6 +98,9 @@ impl Client {
 
     /// Sends one request and returns the reply as it came.
     pub fn raw(&self, cmd: &str, args: Value) -> Result<AdminReply, CtlError> {
+        if let Some(r) = &self.remote {
+            return raw_remote(r, cmd, args);
+        }
         let unreachable = |e: &dyn std::fmt::Display| {
             CtlError::Unreachable(format!(
                 "cannot reach twofoldd at {}: {e} (is the daemon running? `systemctl status twofoldd`; another socket: --socket PATH or TWOFOLD_ADMIN_SOCKET)",
@@ -84,5 +136,45 @@ impl Client {
                 ))),
             },
         }
+    }
+}
+
+fn is_loopback(rest: &str) -> bool {
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    matches!(host, "localhost" | "[::1]") || host.starts_with("127.")
+}
+
+fn raw_remote(r: &Remote, cmd: &str, args: Value) -> Result<AdminReply, CtlError> {
+    let endpoint = format!("{}/admin/api", r.url);
+    let unreachable = |e: &dyn std::fmt::Display| {
+        CtlError::Unreachable(format!("cannot reach twofoldd at {endpoint}: {e}"))
+    };
+    let req = AdminRequest {
+        v: PROTOCOL_VERSION,
+        admin: None,
+        cmd: cmd.to_string(),
+        args,
+    };
+    let client = reqwest::blocking::Client::builder()
+        .timeout(COMMAND_LIMIT)
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| unreachable(&e))?;
+    let resp = client
+        .post(&endpoint)
+        .bearer_auth(&r.token)
+        .json(&req)
+        .send()
+        .map_err(|e| unreachable(&e))?;
+    let status = resp.status();
+    match resp.json::<AdminReply>() {
+        Ok(reply) => Ok(reply),
+        Err(_) if status == reqwest::StatusCode::NOT_FOUND => Err(CtlError::Refused(format!(
+            "{endpoint}: the remote admin API is off on that daemon ([admin] api_tokens is empty)"
+        ))),
+        Err(e) => Err(CtlError::Internal(format!(
+            "{endpoint} answered {status} without a usable reply: {e}"
+        ))),
     }
 }

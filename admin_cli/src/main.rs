@@ -45,7 +45,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli, out: Out) -> Result<(), CtlError> {
-    let c = Client::new(&cli.socket);
+    let c = match (&cli.url, &cli.token_file) {
+        (Some(url), Some(file)) => Client::remote(url, file)?,
+        _ => Client::new(&cli.socket),
+    };
     match &cli.command {
         Command::Settings(s) => cmd::settings::run(&c, out, s),
         Command::Users(u) => cmd::users::run(&c, out, u),
@@ -59,6 +62,7 @@ fn run(cli: &Cli, out: Out) -> Result<(), CtlError> {
             cmd::generate::completions(*shell);
             Ok(())
         }
+        Command::AdminToken { name, .. } => cmd::generate::admin_token(out, name),
         Command::GenMan { dir } => {
             let files = cmd::generate::man(dir)?;
             out.emit(&serde_json::json!({ "written": files }), || {

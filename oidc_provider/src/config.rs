@@ -169,6 +169,21 @@ pub struct AdminConfig {
     /// Peer uids allowed to connect. Default: root only.
     #[serde(default = "root_only")]
     pub allowed_uids: Vec<u32>,
+    /// Tokens accepted by the remote admin API (`POST /admin/api` on the HTTP listener, to be
+    /// reached through HTTPS). Empty (the default): the remote API is off.
+    #[serde(default)]
+    pub api_tokens: Vec<ApiToken>,
+}
+
+/// A remote admin token: its name (recorded as `admin-token:NAME` in the audit trail) and the
+/// SHA-256 of the token, as `twofoldctl admin-token new NAME` prints them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    /// Who holds it.
+    pub name: String,
+    /// Lowercase hex SHA-256 of the token.
+    pub sha256: String,
 }
 
 fn default_admin_socket() -> PathBuf {
@@ -180,6 +195,7 @@ impl Default for AdminConfig {
         AdminConfig {
             socket: default_admin_socket(),
             allowed_uids: root_only(),
+            api_tokens: Vec::new(),
         }
     }
 }
@@ -219,6 +235,15 @@ impl Config {
             }
         }
         cfg.http.validate()?;
+        for t in &cfg.admin.api_tokens {
+            let hex_ok = t.sha256.len() == 64 && t.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if t.name.is_empty() || !hex_ok {
+                return Err(format!(
+                    "admin.api_tokens: each entry needs a name and the 64-hex-digit sha256 of its token (twofoldctl admin-token new NAME prints one); {:?} is not",
+                    t.name
+                ));
+            }
+        }
         if !matches!(cfg.store.sqlite_synchronous.as_str(), "full" | "normal") {
             return Err(format!(
                 "store.sqlite_synchronous must be \"full\" or \"normal\", not {:?}",

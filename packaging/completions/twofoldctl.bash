@@ -16,6 +16,9 @@ _twofoldctl() {
             ",$1")
                 cmd="twofoldctl"
                 ;;
+            twofoldctl,admin-token)
+                cmd="twofoldctl__subcmd__admin__subcmd__token"
+                ;;
             twofoldctl,audit)
                 cmd="twofoldctl__subcmd__audit"
                 ;;
@@ -72,6 +75,9 @@ _twofoldctl() {
                 ;;
             twofoldctl__subcmd__email__subcmd__help,test)
                 cmd="twofoldctl__subcmd__email__subcmd__help__subcmd__test"
+                ;;
+            twofoldctl__subcmd__help,admin-token)
+                cmd="twofoldctl__subcmd__help__subcmd__admin__subcmd__token"
                 ;;
             twofoldctl__subcmd__help,audit)
                 cmd="twofoldctl__subcmd__help__subcmd__audit"
@@ -326,13 +332,47 @@ _twofoldctl() {
 
     case "${cmd}" in
         twofoldctl)
-            opts="-h -V --socket --json --help --version settings users integrations email delivery audit why doctor completions gen-man help"
+            opts="-h -V --socket --url --token-file --json --help --version settings users integrations email delivery audit why doctor admin-token completions gen-man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__admin__subcmd__token)
+            opts="-h -V --socket --url --token-file --json --help --version new"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -344,7 +384,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__audit)
-            opts="-h -V --user --since --until --type --limit --socket --json --help --version"
+            opts="-h -V --user --since --until --type --limit --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +414,14 @@ _twofoldctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -382,13 +430,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__completions)
-            opts="-h -V --socket --json --help --version bash elvish fish powershell zsh"
+            opts="-h -V --socket --url --token-file --json --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -400,13 +456,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__delivery)
-            opts="-h -V --socket --json --help --version log help"
+            opts="-h -V --socket --url --token-file --json --help --version log help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -460,7 +524,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__delivery__subcmd__log)
-            opts="-h -V --user --channel --since --limit --socket --json --help --version"
+            opts="-h -V --user --channel --since --limit --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -486,6 +550,14 @@ _twofoldctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -494,7 +566,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__doctor)
-            opts="-h -V --sshd-config --sshd-mode --sshd-bin --pam-dir --pam-service --time-source --ntp --pending-threshold --daemon-only --no-provider-check --socket --json --help --version"
+            opts="-h -V --sshd-config --sshd-mode --sshd-bin --pam-dir --pam-service --time-source --ntp --pending-threshold --daemon-only --no-provider-check --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -532,6 +604,14 @@ _twofoldctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -540,13 +620,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__email)
-            opts="-h -V --socket --json --help --version test help"
+            opts="-h -V --socket --url --token-file --json --help --version test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -600,13 +688,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__email__subcmd__test)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -618,13 +714,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__gen__subcmd__man)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -636,8 +740,22 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__help)
-            opts="settings users integrations email delivery audit why doctor completions gen-man help"
+            opts="settings users integrations email delivery audit why doctor admin-token completions gen-man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__admin__subcmd__token)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1126,13 +1244,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__integrations)
-            opts="-h -V --socket --json --help --version add show list use-for-sms check test-sms help"
+            opts="-h -V --socket --url --token-file --json --help --version add show list use-for-sms check test-sms help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1144,7 +1270,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__integrations__subcmd__add)
-            opts="-h -V --kind --set --secret-file --replace --socket --json --help --version"
+            opts="-h -V --kind --set --secret-file --replace --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,6 +1292,14 @@ _twofoldctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1174,13 +1308,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__integrations__subcmd__check)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1304,13 +1446,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__integrations__subcmd__list)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1322,13 +1472,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__integrations__subcmd__show)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1340,7 +1498,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__integrations__subcmd__test__subcmd__sms)
-            opts="-h -V --integration --socket --json --help --version"
+            opts="-h -V --integration --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1354,6 +1512,14 @@ _twofoldctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1362,13 +1528,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__integrations__subcmd__use__subcmd__for__subcmd__sms)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1380,13 +1554,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__settings)
-            opts="-h -V --socket --json --help --version show set export import help"
+            opts="-h -V --socket --url --token-file --json --help --version show set export import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1398,7 +1580,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__settings__subcmd__export)
-            opts="-o -h -V --output --socket --json --help --version"
+            opts="-o -h -V --output --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1413,6 +1595,14 @@ _twofoldctl() {
                     return 0
                     ;;
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1508,13 +1698,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__settings__subcmd__import)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1526,13 +1724,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__settings__subcmd__set)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1544,13 +1750,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__settings__subcmd__show)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1562,13 +1776,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users)
-            opts="-h -V --socket --json --help --version list overview show reset reset-pending unlock backup-codes remind-pending set-phone set-email set-default-method help"
+            opts="-h -V --socket --url --token-file --json --help --version list overview show reset reset-pending unlock backup-codes remind-pending set-phone set-email set-default-method help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1580,13 +1802,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__backup__subcmd__codes)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1780,7 +2010,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__list)
-            opts="-h -V --status --socket --json --help --version"
+            opts="-h -V --status --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1794,6 +2024,14 @@ _twofoldctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1802,13 +2040,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__overview)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1820,13 +2066,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__remind__subcmd__pending)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1838,13 +2092,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__reset)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1856,13 +2118,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__reset__subcmd__pending)
-            opts="-h -V --yes --socket --json --help --version"
+            opts="-h -V --yes --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1874,13 +2144,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__set__subcmd__default__subcmd__method)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1892,13 +2170,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__set__subcmd__email)
-            opts="-h -V --create --socket --json --help --version"
+            opts="-h -V --create --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1910,13 +2196,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__set__subcmd__phone)
-            opts="-h -V --create --socket --json --help --version"
+            opts="-h -V --create --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1928,13 +2222,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__show)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1946,13 +2248,21 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__users__subcmd__unlock)
-            opts="-h -V --socket --json --help --version"
+            opts="-h -V --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1964,7 +2274,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__why)
-            opts="-h -V --service --rhost --role --limit --socket --json --help --version"
+            opts="-h -V --service --rhost --role --limit --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1987,6 +2297,14 @@ _twofoldctl() {
                     return 0
                     ;;
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

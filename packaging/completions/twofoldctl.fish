@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_twofoldctl_global_optspecs
-    string join \n socket= json h/help V/version
+    string join \n socket= url= token-file= json h/help V/version
 end
 
 function __fish_twofoldctl_needs_command
@@ -25,6 +25,8 @@ function __fish_twofoldctl_using_subcommand
 end
 
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -s V -l version -d 'Print version'
@@ -36,10 +38,13 @@ complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -f -a "delivery" -d 
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -f -a "audit" -d 'Query the audit trail'
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -f -a "why" -d 'Explain a user\'s last decisions, or a hypothetical sign-in, reason by reason'
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -f -a "doctor" -d 'Check the whole setup against the support guide\'s symptoms; name each cause and its fix'
+complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -f -a "admin-token" -d 'Create a token for the remote admin API: prints the token (keep it in a 0600 file) and the `[admin] api_tokens` entry for twofoldd.toml. Talks to no daemon'
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -f -a "gen-man" -d 'Write the man pages (twofoldctl.1 and one per subcommand) into DIR'
 complete -c twofoldctl -n "__fish_twofoldctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not __fish_seen_subcommand_from show set export import help" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not __fish_seen_subcommand_from show set export import help" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not __fish_seen_subcommand_from show set export import help" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not __fish_seen_subcommand_from show set export import help" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not __fish_seen_subcommand_from show set export import help" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not __fish_seen_subcommand_from show set export import help" -s V -l version -d 'Print version'
@@ -49,19 +54,27 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not 
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not __fish_seen_subcommand_from show set export import help" -f -a "import" -d 'Replace the settings with a TOML file (validated as a whole; missing keys take defaults)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and not __fish_seen_subcommand_from show set export import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from show" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from show" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from show" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from set" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from set" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from set" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from set" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from export" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from export" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from export" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from import" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from import" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from import" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from import" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
@@ -71,6 +84,8 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fi
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from help" -f -a "import" -d 'Replace the settings with a TOML file (validated as a whole; missing keys take defaults)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand settings; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and not __fish_seen_subcommand_from list overview show reset reset-pending unlock backup-codes remind-pending set-phone set-email set-default-method help" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and not __fish_seen_subcommand_from list overview show reset reset-pending unlock backup-codes remind-pending set-phone set-email set-default-method help" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and not __fish_seen_subcommand_from list overview show reset reset-pending unlock backup-codes remind-pending set-phone set-email set-default-method help" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and not __fish_seen_subcommand_from list overview show reset reset-pending unlock backup-codes remind-pending set-phone set-email set-default-method help" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and not __fish_seen_subcommand_from list overview show reset reset-pending unlock backup-codes remind-pending set-phone set-email set-default-method help" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and not __fish_seen_subcommand_from list overview show reset reset-pending unlock backup-codes remind-pending set-phone set-email set-default-method help" -s V -l version -d 'Print version'
@@ -91,49 +106,71 @@ pending\t'A secret was issued but never confirmed'
 enrolled\t'Enrolled'
 locked\t'Locked by consecutive failed codes'"
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from list" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from list" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from list" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from overview" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from overview" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from overview" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from overview" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from overview" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from overview" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from show" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from show" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from show" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset-pending" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset-pending" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset-pending" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset-pending" -l yes -d 'Confirm: reset them all'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset-pending" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset-pending" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from reset-pending" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from unlock" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from unlock" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from unlock" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from unlock" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from unlock" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from unlock" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from backup-codes" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from backup-codes" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from backup-codes" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from backup-codes" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from backup-codes" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from backup-codes" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from remind-pending" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from remind-pending" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from remind-pending" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from remind-pending" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from remind-pending" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from remind-pending" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-phone" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-phone" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-phone" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-phone" -l create -d 'Also for a user twofold has not seen sign in yet (creates the user, not enrolled)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-phone" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-phone" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-phone" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-email" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-email" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-email" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-email" -l create -d 'Also for a user twofold has not seen sign in yet (creates the user, not enrolled)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-email" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-email" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-email" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-default-method" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-default-method" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-default-method" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-default-method" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-default-method" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from set-default-method" -s V -l version -d 'Print version'
@@ -150,6 +187,8 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "set-default-method" -d 'Set a user\'s own default method (authenticator_app, sms, email)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and not __fish_seen_subcommand_from add show list use-for-sms check test-sms help" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and not __fish_seen_subcommand_from add show list use-for-sms check test-sms help" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and not __fish_seen_subcommand_from add show list use-for-sms check test-sms help" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and not __fish_seen_subcommand_from add show list use-for-sms check test-sms help" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and not __fish_seen_subcommand_from add show list use-for-sms check test-sms help" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and not __fish_seen_subcommand_from add show list use-for-sms check test-sms help" -s V -l version -d 'Print version'
@@ -166,28 +205,40 @@ smtp\t'An SMTP relay (email)'"
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -l set -d 'A setting, KEY=VALUE (repeat): `--set account_sid=AC... --set from=+14155550100`' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -l secret-file -d 'A secret read from a file, KEY=FILE (repeat): `--secret-file auth_token=/root/twilio.token`' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -l replace -d 'Replace an existing integration of this name (its health history is kept)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from use-for-sms" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from use-for-sms" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from use-for-sms" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from use-for-sms" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from use-for-sms" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from use-for-sms" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from check" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from check" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from check" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from check" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from test-sms" -l integration -d 'Integration to use instead of the selected SMS provider' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from test-sms" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from test-sms" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from test-sms" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from test-sms" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from test-sms" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from test-sms" -s V -l version -d 'Print version'
@@ -199,18 +250,24 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and 
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "test-sms" -d 'Send a test SMS through the selected (or named) integration'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand integrations; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and not __fish_seen_subcommand_from test help" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and not __fish_seen_subcommand_from test help" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and not __fish_seen_subcommand_from test help" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and not __fish_seen_subcommand_from test help" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and not __fish_seen_subcommand_from test help" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and not __fish_seen_subcommand_from test help" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and not __fish_seen_subcommand_from test help" -f -a "test" -d 'Send a test email through the configured sender'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and not __fish_seen_subcommand_from test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from test" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from test" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from test" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from test" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test email through the configured sender'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -s V -l version -d 'Print version'
@@ -222,6 +279,8 @@ email\t''"
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l since -d 'Not before (2026-11-20, 2026-11-20T10:00:00Z, unix seconds, or 30m / 12h / 7d ago)' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l limit -d 'At most this many, newest first' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
@@ -233,6 +292,8 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l until -d
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l type -d 'Only events whose type starts with this (`auth.`, `settings.change`, `user.reset`)' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l limit -d 'At most this many, newest first' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -s V -l version -d 'Print version'
@@ -241,6 +302,8 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -l rhost -d '
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -l role -d 'Roles (groups) of the hypothetical sign-in; repeat for several (default: the user\'s Unix groups from `id -Gn`, when the user exists on this host)' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -l limit -d 'How many recent decisions to explain' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand why" -s V -l version -d 'Print version'
@@ -254,31 +317,44 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l pam-ser
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l time-source -d 'Measure clock skew against this NTP/SNTP server (HOST:PORT, e.g. pool.ntp.org:123)' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l pending-threshold -d 'Warn when at least this many users are pending' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l ntp -d 'Check the system\'s NTP synchronisation status (timedatectl)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l daemon-only -d 'Skip the host checks (sshd, PAM, clock): check only the daemon and its settings'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l no-provider-check -d 'Do not contact the SMS provider and SMTP relay; report their last known health instead'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand admin-token" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand admin-token" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand admin-token" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand admin-token" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand admin-token" -s h -l help -d 'Print help'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand admin-token" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand completions" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand completions" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand completions" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand completions" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand gen-man" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand gen-man" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand gen-man" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand gen-man" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand gen-man" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand gen-man" -s V -l version -d 'Print version'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "settings" -d 'Show, change, export and import the settings'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "users" -d 'Users: list, overview, show, resets, unlock, backup codes, phone and email'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "integrations" -d 'Integrations (SMS providers, SMTP relays): add, show, list, select, check, test'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "email" -d 'Email sender: send a test email'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "delivery" -d 'Delivery of SMS and email codes: the delivery log'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "audit" -d 'Query the audit trail'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "why" -d 'Explain a user\'s last decisions, or a hypothetical sign-in, reason by reason'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "doctor" -d 'Check the whole setup against the support guide\'s symptoms; name each cause and its fix'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "gen-man" -d 'Write the man pages (twofoldctl.1 and one per subcommand) into DIR'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor completions gen-man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "settings" -d 'Show, change, export and import the settings'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "users" -d 'Users: list, overview, show, resets, unlock, backup codes, phone and email'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "integrations" -d 'Integrations (SMS providers, SMTP relays): add, show, list, select, check, test'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "email" -d 'Email sender: send a test email'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "delivery" -d 'Delivery of SMS and email codes: the delivery log'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "audit" -d 'Query the audit trail'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "why" -d 'Explain a user\'s last decisions, or a hypothetical sign-in, reason by reason'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "doctor" -d 'Check the whole setup against the support guide\'s symptoms; name each cause and its fix'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "admin-token" -d 'Create a token for the remote admin API: prints the token (keep it in a 0600 file) and the `[admin] api_tokens` entry for twofoldd.toml. Talks to no daemon'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "gen-man" -d 'Write the man pages (twofoldctl.1 and one per subcommand) into DIR'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and not __fish_seen_subcommand_from settings users integrations email delivery audit why doctor admin-token completions gen-man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and __fish_seen_subcommand_from settings" -f -a "show" -d 'Show every setting, marking those at their default'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and __fish_seen_subcommand_from settings" -f -a "set" -d 'Change settings: `set KEY VALUE [KEY VALUE]...` or `set KEY=VALUE...`, validated as a whole'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and __fish_seen_subcommand_from settings" -f -a "export" -d 'Print the settings as TOML'

@@ -42,3 +42,36 @@ fn write_page(
     }
     Ok(())
 }
+
+/// `admin-token new NAME`: a 256-bit random token and the SHA-256 the daemon keeps.
+pub fn admin_token(out: crate::output::Out, name: &str) -> Result<(), crate::error::CtlError> {
+    use sha2::{Digest, Sha256};
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"')
+    {
+        return Err(crate::error::CtlError::Usage(format!(
+            "admin-token name {name:?} must be a non-empty word without spaces or quotes"
+        )));
+    }
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| crate::error::CtlError::Internal(e.to_string()))?;
+    let token = data_encoding::BASE64URL_NOPAD.encode(&raw);
+    let sha: String = Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let entry = format!("{{ name = \"{name}\", sha256 = \"{sha}\" }}");
+    out.emit(
+        &serde_json::json!({ "name": name, "token": token, "sha256": sha, "config_entry": entry }),
+        || {
+            println!("token:  {token}");
+            println!("add to [admin] in twofoldd.toml:  api_tokens = [ {entry} ]");
+            println!(
+                "keep the token in a file readable only by you, and pass it with --token-file"
+            );
+        },
+    );
+    Ok(())
+}

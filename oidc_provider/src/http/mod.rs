@@ -5,6 +5,7 @@
 //! a cap on header size (431), a body limit (413), a request timeout, and graceful shutdown.
 //! Every response carries the security headers of [`respond`].
 
+pub mod admin_api;
 pub mod authorize;
 pub mod clients;
 pub mod config;
@@ -145,7 +146,8 @@ pub fn router(st: Arc<state::AppState>) -> Router {
         .route("/profile/email", post(pages::profile::email))
         .route("/profile/signout", post(pages::profile::signout))
         .route("/static/style.css", get(style))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/admin/api", post(admin_api::post));
     if st.daemon.demo {
         r = r.route("/demo/callback", get(demo::callback)).route(
             "/demo/signed-out",
