@@ -327,6 +327,16 @@ pub enum DeliveryCmd {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Messages per integration and day (queued, sent, failed, provider calls): what the SMS
+    /// bill is made of.
+    Counts {
+        /// Days back, today included.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Only this integration.
+        #[arg(long)]
+        integration: Option<String>,
+    },
 }
 
 /// `audit`

@@ -52,11 +52,17 @@ _twofoldctl() {
             twofoldctl,why)
                 cmd="twofoldctl__subcmd__why"
                 ;;
+            twofoldctl__subcmd__delivery,counts)
+                cmd="twofoldctl__subcmd__delivery__subcmd__counts"
+                ;;
             twofoldctl__subcmd__delivery,help)
                 cmd="twofoldctl__subcmd__delivery__subcmd__help"
                 ;;
             twofoldctl__subcmd__delivery,log)
                 cmd="twofoldctl__subcmd__delivery__subcmd__log"
+                ;;
+            twofoldctl__subcmd__delivery__subcmd__help,counts)
+                cmd="twofoldctl__subcmd__delivery__subcmd__help__subcmd__counts"
                 ;;
             twofoldctl__subcmd__delivery__subcmd__help,help)
                 cmd="twofoldctl__subcmd__delivery__subcmd__help__subcmd__help"
@@ -111,6 +117,9 @@ _twofoldctl() {
                 ;;
             twofoldctl__subcmd__help,why)
                 cmd="twofoldctl__subcmd__help__subcmd__why"
+                ;;
+            twofoldctl__subcmd__help__subcmd__delivery,counts)
+                cmd="twofoldctl__subcmd__help__subcmd__delivery__subcmd__counts"
                 ;;
             twofoldctl__subcmd__help__subcmd__delivery,log)
                 cmd="twofoldctl__subcmd__help__subcmd__delivery__subcmd__log"
@@ -456,7 +465,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__delivery)
-            opts="-h -V --socket --url --token-file --json --help --version log help"
+            opts="-h -V --socket --url --token-file --json --help --version log counts help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,9 +490,57 @@ _twofoldctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        twofoldctl__subcmd__delivery__subcmd__help)
-            opts="log help"
+        twofoldctl__subcmd__delivery__subcmd__counts)
+            opts="-h -V --days --integration --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --integration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__delivery__subcmd__help)
+            opts="log counts help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__delivery__subcmd__help__subcmd__counts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -796,8 +853,22 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__help__subcmd__delivery)
-            opts="log"
+            opts="log counts"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__delivery__subcmd__counts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

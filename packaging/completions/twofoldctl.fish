@@ -265,14 +265,15 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test email through the configured sender'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand email; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -l socket -d 'The daemon\'s admin socket' -r -F
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -s h -l help -d 'Print help'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -s V -l version -d 'Print version'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -f -a "log" -d 'The delivery log: every send attempt with its outcome'
-complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -s h -l help -d 'Print help'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -s V -l version -d 'Print version'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -f -a "log" -d 'The delivery log: every send attempt with its outcome'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -f -a "counts" -d 'Messages per integration and day (queued, sent, failed, provider calls): what the SMS bill is made of'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and not __fish_seen_subcommand_from log counts help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l user -d 'Only this user' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l channel -d 'Only this channel' -r -f -a "sms\t''
 email\t''"
@@ -284,7 +285,16 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fi
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from counts" -l days -d 'Days back, today included' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from counts" -l integration -d 'Only this integration' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from counts" -l socket -d 'The daemon\'s admin socket' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from counts" -l url -d 'Talk to a remote daemon\'s admin API instead of the local socket (https://HOST[:PORT]; plain http only to a loopback address). Needs --token-file' -r
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from counts" -l token-file -d 'File holding the admin token for --url (see `twofoldctl admin-token new`)' -r -F
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from counts" -l json -d 'Print one JSON document instead of tables (stable keys, for scripts)'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from counts" -s h -l help -d 'Print help'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from counts" -s V -l version -d 'Print version'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from help" -f -a "log" -d 'The delivery log: every send attempt with its outcome'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from help" -f -a "counts" -d 'Messages per integration and day (queued, sent, failed, provider calls): what the SMS bill is made of'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand delivery; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l user -d 'Only events about this user' -r
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand audit" -l since -d 'Not before (2026-11-20, 2026-11-20T10:00:00Z, unix seconds, or 30m / 12h / 7d ago)' -r
@@ -378,3 +388,4 @@ complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and __fish_s
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and __fish_seen_subcommand_from integrations" -f -a "test-sms" -d 'Send a test SMS through the selected (or named) integration'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and __fish_seen_subcommand_from email" -f -a "test" -d 'Send a test email through the configured sender'
 complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and __fish_seen_subcommand_from delivery" -f -a "log" -d 'The delivery log: every send attempt with its outcome'
+complete -c twofoldctl -n "__fish_twofoldctl_using_subcommand help; and __fish_seen_subcommand_from delivery" -f -a "counts" -d 'Messages per integration and day (queued, sent, failed, provider calls): what the SMS bill is made of'

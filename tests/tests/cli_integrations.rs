@@ -213,6 +213,19 @@ fn a_test_sms_goes_through_the_provider_and_shows_in_the_delivery_log() {
     let (_, v) = ctl_json(&d, &["delivery", "log", "--since", "2999-01-01"]);
     assert_eq!(v["entries"].as_array().map(Vec::len), Some(0));
     ctl(&d, &["delivery", "log", "--channel", "fax"]).expect(2);
+
+    // The cost question: messages per integration and day.
+    let (code, v) = ctl_json(&d, &["delivery", "counts", "--days", "1"]);
+    assert_eq!(code, 0);
+    let counts = v["counts"].as_array().expect("counts");
+    let queued: i64 = counts.iter().filter_map(|c| c["queued"].as_i64()).sum();
+    let sent: i64 = counts.iter().filter_map(|c| c["sent"].as_i64()).sum();
+    assert_eq!((queued, sent), (2, 2), "{v}");
+    assert!(counts.iter().all(|c| c["channel"] == "sms"), "{v}");
+    ctl(&d, &["delivery", "counts"])
+        .expect(0)
+        .says("PROVIDER CALLS");
+    ctl(&d, &["delivery", "counts", "--days", "0"]).expect(2);
 }
 
 fn smtp_relay(d: &TestDaemon, smtp: &Smtp) {

@@ -154,6 +154,42 @@ pub fn delivery(c: &Client, out: Out, cmd: &DeliveryCmd) -> Result<(), CtlError>
                 );
             });
         }
+        DeliveryCmd::Counts { days, integration } => {
+            let d = c.call(
+                "delivery.counts",
+                json!({ "days": days, "integration": integration }),
+            )?;
+            out.emit(&d, || {
+                let rows = list_of(&d, "counts");
+                if rows.is_empty() {
+                    println!("no messages in the last {days} days");
+                    return;
+                }
+                println!(
+                    "{}",
+                    table(
+                        &[
+                            "DAY",
+                            "INTEGRATION",
+                            "CHANNEL",
+                            "QUEUED",
+                            "SENT",
+                            "FAILED",
+                            "PROVIDER CALLS"
+                        ],
+                        rows.iter().map(|r| vec![
+                            field(r, "day"),
+                            field(r, "integration"),
+                            field(r, "channel"),
+                            int_of(r, "queued").to_string(),
+                            int_of(r, "sent").to_string(),
+                            int_of(r, "failed").to_string(),
+                            int_of(r, "attempts").to_string(),
+                        ])
+                    )
+                );
+            });
+        }
     }
     Ok(())
 }

@@ -106,6 +106,7 @@ fn dispatch(d: &Daemon, admin: &str, cmd: &str, a: &Value) -> Reply {
         "integrations.test_sms" => delivery::test_sms(d, admin, a),
         "email.test" => delivery::test_email(d, admin, a),
         "delivery.log" => delivery::log(d, a),
+        "delivery.counts" => delivery::counts(d, a),
         other => Err(AdminError::Usage(format!(
             "unknown command {other:?} (this twofoldd may be older than twofoldctl)"
         ))),

@@ -148,6 +148,23 @@ pub(super) fn log(d: &Daemon, a: &Value) -> Reply {
     Ok(json!({ "entries": entries }))
 }
 
+/// `delivery.counts`: messages per integration and day.
+pub(super) fn counts(d: &Daemon, a: &Value) -> Reply {
+    let days = opt_i64(a, "days")?.unwrap_or(7);
+    let days = u32::try_from(days)
+        .map_err(|_| AdminError::Usage(format!("days must be between 1 and 3660, not {days}")))?;
+    let rows: Vec<Value> = dadmin::daily_counts(d, days, opt_str(a, "integration")?)?
+        .into_iter()
+        .map(|c| {
+            json!({
+                "day": c.day, "integration": c.integration, "channel": c.channel.as_str(),
+                "queued": c.queued, "sent": c.sent, "failed": c.failed, "attempts": c.attempts,
+            })
+        })
+        .collect();
+    Ok(json!({ "days": days, "counts": rows }))
+}
+
 /// The reminder: what to do with the text key when the QR code does not scan.
 fn reminder(company: &str, user: &str) -> Rendered {
     Rendered {
