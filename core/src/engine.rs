@@ -161,14 +161,19 @@ impl Engine {
     }
 
     fn facts(&self, u: &UserRecord) -> Result<UserFacts> {
-        Ok(UserFacts {
+        Ok(Self::facts_with(u, self.store.backup_codes_left(&u.name)?))
+    }
+
+    /// The user's facts, with the backup codes left already read.
+    fn facts_with(u: &UserRecord, backup_codes_left: u32) -> UserFacts {
+        UserFacts {
             status: u.status,
             default_method: u.default_method,
             has_phone: u.phone.is_some(),
             has_email: u.email.is_some(),
-            backup_codes_left: self.store.backup_codes_left(&u.name)?,
+            backup_codes_left,
             consecutive_failures: u.consecutive_failures,
-        })
+        }
     }
 
     fn audit(
@@ -229,8 +234,18 @@ impl Engine {
         &self,
         id: &str,
     ) -> Result<std::result::Result<VerificationSession, crate::proto::PamReply>> {
+        let s = self.store.get_session(id)?;
+        self.check_open(s)
+    }
+
+    /// The session if it is open and unexpired, or the reply that ends the exchange (an
+    /// expired one is ended as abandoned).
+    fn check_open(
+        &self,
+        s: Option<VerificationSession>,
+    ) -> Result<std::result::Result<VerificationSession, crate::proto::PamReply>> {
         use crate::proto::PamReply;
-        let Some(s) = self.store.get_session(id)? else {
+        let Some(s) = s else {
             return Err(Error::Invalid(
                 "unknown verification session; start a new sign-in".into(),
             ));

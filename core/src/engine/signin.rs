@@ -8,20 +8,19 @@ use crate::decision::{self, AttemptFacts, Decision, UserFacts, Verdict};
 use crate::error::{Error, Result};
 use crate::proto::{EnrollOffer, Method, PamReply};
 use crate::settings::Settings;
-use crate::store::{EnrollmentStatus, SessionEnd, SignIn, UserRecord, VerificationSession, Write};
+use crate::store::{
+    EnrollmentStatus, SessionEnd, SignIn, SigninFacts, UserRecord, VerificationSession, Write,
+};
 
 impl Engine {
-    /// Gathers the facts and decides, without side effects other than reading. A user the
-    /// store does not know (`None`) has the facts of a new one.
-    fn decide_with(
-        &self,
-        a: &SignInAttempt,
-        settings: &Settings,
-        user: Option<&UserRecord>,
-    ) -> Result<(Decision, UserFacts)> {
+    /// Decides from the facts read by [`crate::store::Store::signin_facts`], without side
+    /// effects other than reading (a presented device token is looked up). A user the store
+    /// does not know has the facts of a new one.
+    fn decide_with(&self, a: &SignInAttempt, f: &SigninFacts) -> Result<(Decision, UserFacts)> {
         let now = self.now();
+        let user = f.user.as_ref();
         let facts = match user {
-            Some(u) => self.facts(u)?,
+            Some(u) => Self::facts_with(u, f.backup_codes_left),
             None => UserFacts {
                 status: EnrollmentStatus::NotEnrolled,
                 default_method: None,
@@ -35,24 +34,18 @@ impl Engine {
             (Some(token), Some(_)) => self.device_remembered(&a.user, token)?,
             _ => None,
         };
-        let dr = &settings.device_recognition;
-        let rhost_seen = match a.rhost.as_deref().map(str::trim) {
-            Some(r) if !r.is_empty() && dr.ip_history_depth > 0 && user.is_some() => {
-                let since = now.saturating_sub(i64::from(dr.remember_days) * 86_400);
-                self.store
-                    .rhost_seen(&a.user, r, since, dr.ip_history_depth)?
-            }
-            _ => None,
-        };
         let attempt = AttemptFacts {
             service: a.service.clone(),
             rhost: a.rhost.clone(),
             roles: a.roles.clone(),
             device_remembered,
-            rhost_seen,
+            rhost_seen: f.rhost_seen,
             now,
         };
-        Ok((decision::decide(settings, &facts, &attempt), facts))
+        Ok((
+            decision::decide(&f.settings.settings, &facts, &attempt),
+            facts,
+        ))
     }
 
     /// When a presented device token was remembered, if it is a live one of this user's.
@@ -77,9 +70,10 @@ impl Engine {
     /// Decides a sign-in without side effects (for `twofoldctl why`).
     pub fn decide_for(&self, a: &SignInAttempt) -> Result<Decision> {
         check_user_name(&a.user)?;
-        let settings = self.settings()?;
-        let user = self.store.get_user(&a.user)?;
-        Ok(self.decide_with(a, &settings, user.as_ref())?.0)
+        let f = self
+            .store
+            .signin_facts(&a.user, a.rhost.as_deref(), self.now())?;
+        Ok(self.decide_with(a, &f)?.0)
     }
 
     /// Starts a sign-in: decides, records history and audit, opens a verification session when a
@@ -89,9 +83,9 @@ impl Engine {
     pub fn begin(&self, a: &SignInAttempt) -> Result<PamReply> {
         check_user_name(&a.user)?;
         let now = self.now();
-        let settings = self.settings()?;
-        let known = self.store.get_user(&a.user)?;
-        let (d, facts) = self.decide_with(a, &settings, known.as_ref())?;
+        let f = self.store.signin_facts(&a.user, a.rhost.as_deref(), now)?;
+        let (d, facts) = self.decide_with(a, &f)?;
+        let (settings, known) = (f.settings.settings, f.user);
         let mut writes = Vec::with_capacity(5);
         let user = match known {
             Some(u) => u,

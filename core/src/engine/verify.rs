@@ -49,13 +49,16 @@ pub(super) fn already_ended() -> PamReply {
 impl Engine {
     /// Checks a code for an open session.
     pub fn verify(&self, session: &str, method: Method, code: &Code) -> Result<PamReply> {
-        let s = match self.open_session(session)? {
+        let f = self.store.verify_facts(session)?;
+        let s = match self.check_open(f.session)? {
             Ok(s) => s,
             Err(reply) => return Ok(reply),
         };
-        let settings = self.settings()?;
-        let user = self.session_user(&s)?;
-        let facts = self.facts(&user)?;
+        let settings = f.settings.settings;
+        let user = f
+            .user
+            .ok_or_else(|| Error::NotFound(format!("user {} no longer exists", s.user)))?;
+        let facts = Self::facts_with(&user, f.backup_codes_left);
         if method == Method::AuthenticatorApp && user.status != EnrollmentStatus::Enrolled {
             return Err(Error::Invalid(
                 "the authenticator app is not enrolled; this session is waiting for enrollment"

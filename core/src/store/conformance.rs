@@ -22,6 +22,7 @@ mod batch;
 mod codes;
 mod concurrency;
 mod delivery;
+mod facts;
 mod oidc;
 mod sessions;
 mod settings;
@@ -33,6 +34,7 @@ pub use batch::*;
 pub use codes::*;
 pub use concurrency::*;
 pub use delivery::*;
+pub use facts::*;
 pub use oidc::*;
 pub use sessions::*;
 pub use settings::*;
@@ -180,6 +182,10 @@ macro_rules! store_conformance_tests {
             rhost_seen_ignores_failures_and_sign_ins_without_a_second_factor,
             rhost_seen_looks_only_at_the_most_recent_distinct_addresses,
             rhost_seen_ignores_successes_before_since,
+            // the combined reads of a sign-in step
+            signin_facts_of_an_unknown_user_are_empty,
+            signin_facts_agree_with_the_single_reads,
+            verify_facts_agree_with_the_single_reads,
             // audit
             audit_events_round_trip_newest_first,
             audit_queries_filter_by_user,

@@ -237,6 +237,53 @@ pub struct VersionedSettings {
     pub version: i64,
 }
 
+/// What the start of a sign-in reads, in one call ([`Store::signin_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigninFacts {
+    /// The current settings.
+    pub settings: VersionedSettings,
+    /// The user, if known.
+    pub user: Option<UserRecord>,
+    /// Unused backup codes left (0 for an unknown user).
+    pub backup_codes_left: u32,
+    /// [`Store::rhost_seen`] for the address with the window of these settings'
+    /// device recognition ([`rhost_window`]); `None` when the address is absent or blank,
+    /// the history depth is 0, or the user is unknown.
+    pub rhost_seen: Option<UnixTime>,
+}
+
+/// What checking a code reads, in one call ([`Store::verify_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyFacts {
+    /// The session, if it exists.
+    pub session: Option<VerificationSession>,
+    /// The current settings.
+    pub settings: VersionedSettings,
+    /// The session's user, if the session and the user exist.
+    pub user: Option<UserRecord>,
+    /// The session user's unused backup codes (0 when there is no such user).
+    pub backup_codes_left: u32,
+}
+
+/// The address history window of a sign-in: the trimmed address, `since` (now minus
+/// `remember_days`) and `depth` (`ip_history_depth`), or `None` when no lookup applies
+/// (no or blank address, depth 0).
+pub fn rhost_window<'a>(
+    settings: &Settings,
+    rhost: Option<&'a str>,
+    now: UnixTime,
+) -> Option<(&'a str, UnixTime, u32)> {
+    let dr = &settings.device_recognition;
+    match rhost.map(str::trim) {
+        Some(r) if !r.is_empty() && dr.ip_history_depth > 0 => Some((
+            r,
+            now.saturating_sub(i64::from(dr.remember_days) * 86_400),
+            dr.ip_history_depth,
+        )),
+        _ => None,
+    }
+}
+
 /// One write of a batch ([`Store::apply`], [`Store::consume_then`],
 /// [`Store::record_failure_then`]). Each does what the single operation it names does, with
 /// the same checks and errors; a batch applies its writes in order, all or none.
@@ -507,6 +554,54 @@ pub trait Store: Send + Sync {
     fn audit(&self, e: &AuditEvent) -> Result<()>;
     /// Queries events, newest first.
     fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>>;
+
+    // --- combined reads: one round trip on a networked backend ---
+    /// Everything the start of a sign-in of `user` from `rhost` reads at `now`, as
+    /// [`Store::load_settings`], [`Store::get_user`], [`Store::backup_codes_left`] and
+    /// [`Store::rhost_seen`] give it (see [`SigninFacts`]). The default calls them in turn.
+    fn signin_facts(&self, user: &str, rhost: Option<&str>, now: UnixTime) -> Result<SigninFacts> {
+        let settings = self.load_settings()?;
+        let record = self.get_user(user)?;
+        let (backup_codes_left, rhost_seen) = match record {
+            None => (0, None),
+            Some(_) => (
+                self.backup_codes_left(user)?,
+                match rhost_window(&settings.settings, rhost, now) {
+                    Some((r, since, depth)) => self.rhost_seen(user, r, since, depth)?,
+                    None => None,
+                },
+            ),
+        };
+        Ok(SigninFacts {
+            settings,
+            user: record,
+            backup_codes_left,
+            rhost_seen,
+        })
+    }
+
+    /// Everything checking a code of `session` reads, as [`Store::get_session`],
+    /// [`Store::load_settings`], [`Store::get_user`] (the session's user) and
+    /// [`Store::backup_codes_left`] give it (see [`VerifyFacts`]). The default calls them
+    /// in turn.
+    fn verify_facts(&self, session: &str) -> Result<VerifyFacts> {
+        let s = self.get_session(session)?;
+        let settings = self.load_settings()?;
+        let user = match &s {
+            Some(s) => self.get_user(&s.user)?,
+            None => None,
+        };
+        let backup_codes_left = match &user {
+            Some(u) => self.backup_codes_left(&u.name)?,
+            None => 0,
+        };
+        Ok(VerifyFacts {
+            session: s,
+            settings,
+            user,
+            backup_codes_left,
+        })
+    }
 
     // --- batches: one transaction (one durable commit) each ---
     /// Applies every write in order in ONE transaction: all of them or, on any error, none.

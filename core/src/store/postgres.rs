@@ -25,6 +25,7 @@
 mod batch;
 mod db;
 mod delivery;
+mod facts;
 mod oidc;
 mod ops;
 mod setup;

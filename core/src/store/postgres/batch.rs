@@ -3,6 +3,12 @@
 //! so a sign-in step costs one commit (one WAL flush under `synchronous_commit=on`) instead of
 //! one per write.
 //!
+//! BEGIN leaves in one flight with the first statements, and a batch whose writes can only be
+//! refused by the server itself (an error that aborts the transaction, so the pipelined COMMIT
+//! becomes a ROLLBACK) sends its COMMIT in that flight too: [`Store::apply`] of a sign-in's
+//! start is one round trip; [`Store::consume_then`] is three (BEGIN and the consume, then the
+//! writes, then COMMIT).
+//!
 //! Single use holds across connections and nodes because the consume is the same guarded
 //! `UPDATE` as the single operation: under READ COMMITTED a concurrent consumer of the same row
 //! waits for the first one's row lock, re-evaluates the `WHERE` clause after its commit and
@@ -16,7 +22,7 @@ use crate::store::shared;
 use crate::store::{
     Consume, ConsumeOutcome, Failure, FailureCounts, FailureWrites, OobOutcome, Write,
 };
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Object};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -106,27 +112,7 @@ async fn join_in_order<T>(mut futs: Vec<Boxed<'_, T>>) -> Vec<T> {
 /// one: the caller rolls back (or back to a savepoint), undoing whatever ran after it.
 async fn apply_writes<C: GenericClient>(db: &Db, c: &C, writes: &[Write]) -> Result<Applied> {
     // Every statement cached first: a cached one is sent on the first poll of its write.
-    let mut sqls: Vec<&'static str> = writes
-        .iter()
-        .filter_map(statements::single_statement)
-        .collect();
-    sqls.sort_unstable();
-    sqls.dedup();
-    let prepared = join_in_order(
-        sqls.into_iter()
-            .map(|sql| {
-                Box::pin(c.prepare_cached(sql))
-                    as Boxed<
-                        '_,
-                        std::result::Result<tokio_postgres::Statement, tokio_postgres::Error>,
-                    >
-            })
-            .collect(),
-    )
-    .await;
-    for p in prepared {
-        p.map_err(|e| db.e(e))?;
-    }
+    prepare_writes(db, c, writes).await?;
     let mut rest = writes;
     while let Some(first) = rest.first() {
         let n = if statements::single_statement(first).is_none() {
@@ -151,6 +137,111 @@ async fn apply_writes<C: GenericClient>(db: &Db, c: &C, writes: &[Write]) -> Res
         }
     }
     Ok(Applied::All)
+}
+
+/// A transaction on a pooled connection whose BEGIN is sent by hand, so that it can leave in
+/// one flight with the first statements. Dropped while still open (an error, a timeout), it
+/// rolls back in the background; a connection that cannot roll back leaves the pool.
+struct Tx {
+    obj: Option<Object>,
+    open: bool,
+}
+
+impl Tx {
+    fn new(obj: Object) -> Tx {
+        Tx {
+            obj: Some(obj),
+            open: true,
+        }
+    }
+
+    fn client(&self) -> Option<&Object> {
+        self.obj.as_ref()
+    }
+
+    /// Sends `sql` (COMMIT, ROLLBACK, ...) and marks the transaction as ended.
+    async fn end(&mut self, db: &Db, sql: &str) -> Result<()> {
+        let r = match self.obj.as_ref() {
+            Some(c) => c.batch_execute(sql).await.map_err(|e| db.e(e)),
+            None => Ok(()),
+        };
+        if r.is_ok() {
+            self.open = false;
+        }
+        r
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let Some(obj) = self.obj.take() else { return };
+        if !self.open {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if obj.batch_execute("ROLLBACK").await.is_err() {
+                        drop(Object::take(obj));
+                    }
+                });
+            }
+            Err(_) => drop(Object::take(obj)),
+        }
+    }
+}
+
+/// The unusable-connection error of a transaction whose connection is gone.
+fn no_client() -> Error {
+    Error::Unavailable("PostgreSQL connection of the transaction is gone".into())
+}
+
+/// `BEGIN`, as a future of a flight.
+fn begin<'a, T: Send + 'a>(db: &'a Db, c: &'a Object, ok: T) -> Boxed<'a, Result<T>> {
+    Box::pin(async move {
+        c.batch_execute("BEGIN").await.map_err(|e| db.e(e))?;
+        Ok(ok)
+    })
+}
+
+/// Whether a write can be refused only by the server itself (an error that aborts the
+/// transaction): then a COMMIT pipelined after it becomes a ROLLBACK when it fails.
+fn server_refused_only(w: &Write) -> bool {
+    matches!(
+        w,
+        Write::EnsureUser { .. }
+            | Write::RecordSignin(_)
+            | Write::Audit(_)
+            | Write::CreateSession(_)
+            | Write::EndSession { .. }
+    )
+}
+
+/// Prepares (or finds cached) every one-statement write's statement, so that the writes of a
+/// flight send their statements on its first poll.
+async fn prepare_writes<C: GenericClient>(db: &Db, c: &C, writes: &[Write]) -> Result<()> {
+    let mut sqls: Vec<&'static str> = writes
+        .iter()
+        .filter_map(statements::single_statement)
+        .collect();
+    sqls.sort_unstable();
+    sqls.dedup();
+    let prepared = join_in_order(
+        sqls.into_iter()
+            .map(|sql| {
+                Box::pin(c.prepare_cached(sql))
+                    as Boxed<
+                        '_,
+                        std::result::Result<tokio_postgres::Statement, tokio_postgres::Error>,
+                    >
+            })
+            .collect(),
+    )
+    .await;
+    for p in prepared {
+        p.map_err(|e| db.e(e))?;
+    }
+    Ok(())
 }
 
 /// Runs the consume; `Accepted` means this transaction won it.
@@ -189,13 +280,58 @@ impl PgStore {
             return Ok(());
         }
         let writes = writes.to_vec();
+        // All one statement and refused only by the server: COMMIT goes in the same flight.
+        let one_flight = writes
+            .iter()
+            .all(|w| server_refused_only(w) && statements::single_statement(w).is_some());
         self.run(move |db| async move {
-            let mut c = db.client().await?;
-            let tx = c.transaction().await.map_err(|e| db.e(e))?;
-            match apply_writes(&db, &tx, &writes).await? {
-                Applied::All => tx.commit().await.map_err(|e| db.e(e)),
-                // Dropping the transaction rolls it back.
-                Applied::SessionNotOpen(e) => Err(e),
+            let mut tx = Tx::new(db.client().await?);
+            let c = tx.client().ok_or_else(no_client)?;
+            prepare_writes(&db, c, &writes).await?;
+            let mut flight = vec![
+                begin(&db, c, Applied::All),
+                Box::pin(apply_writes(&db, c, &writes)) as Boxed<'_, Result<Applied>>,
+            ];
+            if one_flight {
+                flight.push(Box::pin(async {
+                    c.batch_execute("COMMIT").await.map_err(|e| db.e(e))?;
+                    Ok(Applied::All)
+                }));
+            }
+            let results = join_in_order(flight).await;
+            let began = results.first().is_some_and(|r| r.is_ok());
+            let mut applied = Applied::All;
+            let mut failed = None;
+            for r in results {
+                match r {
+                    Ok(Applied::All) => {}
+                    Ok(not_open) => applied = not_open,
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
+            }
+            if one_flight {
+                // After a BEGIN, the COMMIT ended the transaction either way (a failed statement
+                // made it a ROLLBACK). Without one, the guard rolls back whatever is left.
+                if began {
+                    tx.open = false;
+                }
+                return match failed {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                };
+            }
+            if let Some(e) = failed {
+                tx.end(&db, "ROLLBACK").await?;
+                return Err(e);
+            }
+            match applied {
+                Applied::All => tx.end(&db, "COMMIT").await,
+                Applied::SessionNotOpen(e) => {
+                    tx.end(&db, "ROLLBACK").await?;
+                    Err(e)
+                }
             }
         })
     }
@@ -211,11 +347,31 @@ impl PgStore {
             .iter()
             .any(|w| matches!(w, Write::FinishSession { .. }));
         self.run(move |db| async move {
-            let mut c = db.client().await?;
-            let tx = c.transaction().await.map_err(|e| db.e(e))?;
-            let outcome = consume(&db, &tx, &what).await?;
+            let mut tx = Tx::new(db.client().await?);
+            let c = tx.client().ok_or_else(no_client)?;
+            // BEGIN and the consume: one flight.
+            let mut first = None;
+            let mut outcome = ConsumeOutcome::Refused;
+            let flight = vec![
+                begin(&db, c, None),
+                Box::pin(async { consume(&db, c, &what).await.map(Some) })
+                    as Boxed<'_, Result<Option<ConsumeOutcome>>>,
+            ];
+            for r in join_in_order(flight).await {
+                match r {
+                    Ok(Some(o)) => outcome = o,
+                    Ok(None) => {}
+                    Err(e) => {
+                        first.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = first {
+                tx.end(&db, "ROLLBACK").await?;
+                return Err(e);
+            }
             if outcome != ConsumeOutcome::Accepted {
-                tx.rollback().await.map_err(|e| db.e(e))?;
+                tx.end(&db, "ROLLBACK").await?;
                 return Ok(outcome);
             }
             // A savepoint, so a session that ended meanwhile undoes the follow-up writes but
@@ -224,30 +380,40 @@ impl PgStore {
             let mut steps: Vec<Boxed<'_, Result<Applied>>> = Vec::with_capacity(2);
             if guarded {
                 steps.push(Box::pin(async {
-                    tx.batch_execute("SAVEPOINT then_writes")
+                    c.batch_execute("SAVEPOINT then_writes")
                         .await
                         .map_err(|e| db.e(e))?;
                     Ok(Applied::All)
                 }));
             }
-            steps.push(Box::pin(apply_writes(&db, &tx, &then)));
+            steps.push(Box::pin(apply_writes(&db, c, &then)));
             let mut applied = Applied::All;
+            let mut failed = None;
             for step in join_in_order(steps).await {
-                if let Applied::SessionNotOpen(e) = step? {
-                    applied = Applied::SessionNotOpen(e);
+                match step {
+                    Ok(Applied::All) => {}
+                    Ok(not_open) => applied = not_open,
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
                 }
             }
-            let outcome = match applied {
-                Applied::All => ConsumeOutcome::Accepted,
-                Applied::SessionNotOpen(_) => {
-                    tx.batch_execute("ROLLBACK TO SAVEPOINT then_writes")
-                        .await
-                        .map_err(|e| db.e(e))?;
-                    ConsumeOutcome::AcceptedSessionEnded
+            if let Some(e) = failed {
+                tx.end(&db, "ROLLBACK").await?;
+                return Err(e);
+            }
+            // The savepoint's rollback and the commit: one round trip.
+            match applied {
+                Applied::All => {
+                    tx.end(&db, "COMMIT").await?;
+                    Ok(ConsumeOutcome::Accepted)
                 }
-            };
-            tx.commit().await.map_err(|e| db.e(e))?;
-            Ok(outcome)
+                Applied::SessionNotOpen(_) => {
+                    tx.end(&db, "ROLLBACK TO SAVEPOINT then_writes; COMMIT")
+                        .await?;
+                    Ok(ConsumeOutcome::AcceptedSessionEnded)
+                }
+            }
         })
     }
 

@@ -59,20 +59,25 @@ impl Db {
     }
 
     pub(super) fn user_from(&self, r: &Row) -> Result<UserRecord> {
-        let status: String = self.get(r, 1)?;
-        let default_method: Option<String> = self.get(r, 4)?;
+        self.user_from_at(r, 0)
+    }
+
+    /// The user in [`USER_COLS`] order from column `at` on.
+    pub(super) fn user_from_at(&self, r: &Row, at: usize) -> Result<UserRecord> {
+        let status: String = self.get(r, at + 1)?;
+        let default_method: Option<String> = self.get(r, at + 4)?;
         Ok(UserRecord {
-            name: self.get(r, 0)?,
+            name: self.get(r, at)?,
             status: EnrollmentStatus::parse(&status).ok_or_else(|| self.bad("status", &status))?,
-            totp_secret: self.get(r, 2)?,
-            totp_last_step: self.get(r, 3)?,
+            totp_secret: self.get(r, at + 2)?,
+            totp_last_step: self.get(r, at + 3)?,
             default_method: default_method.map(|m| self.method(&m)).transpose()?,
-            phone: self.get(r, 5)?,
-            email: self.get(r, 6)?,
-            consecutive_failures: to_u32(self.get(r, 7)?),
-            password_hash: self.get(r, 8)?,
-            created_at: self.get(r, 9)?,
-            enrolled_at: self.get(r, 10)?,
+            phone: self.get(r, at + 5)?,
+            email: self.get(r, at + 6)?,
+            consecutive_failures: to_u32(self.get(r, at + 7)?),
+            password_hash: self.get(r, at + 8)?,
+            created_at: self.get(r, at + 9)?,
+            enrolled_at: self.get(r, at + 10)?,
         })
     }
 

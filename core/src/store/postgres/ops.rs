@@ -499,6 +499,19 @@ impl Store for PgStore {
         self.run(move |db| async move { insert_audit(&db, &db.client().await?, &e).await })
     }
 
+    fn signin_facts(
+        &self,
+        user: &str,
+        rhost: Option<&str>,
+        now: UnixTime,
+    ) -> Result<crate::store::SigninFacts> {
+        self.signin_facts_one(user, rhost, now)
+    }
+
+    fn verify_facts(&self, session: &str) -> Result<crate::store::VerifyFacts> {
+        self.verify_facts_one(session)
+    }
+
     fn apply(&self, writes: &[Write]) -> Result<()> {
         self.apply_batch(writes)
     }

@@ -23,7 +23,7 @@ const INSERT_USER: &str = "INSERT INTO users (name, status, created_at) \
 const CLEAR_FAILURES: &str = "UPDATE users SET consecutive_failures = 0 WHERE name = $1";
 const INSERT_SESSION: &str = "INSERT INTO verification_sessions (id, user_name, service, rhost, \
      method, invalid_attempts, resends, created_at, expires_at, ended) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 const SET_METHOD: &str =
     "UPDATE verification_sessions SET method = $2 WHERE id = $1 AND ended IS NULL";
 const END_SESSION: &str =
@@ -220,35 +220,41 @@ pub(super) async fn clear_failures<C: GenericClient>(db: &Db, c: &C, name: &str)
     Ok(())
 }
 
+/// A taken id is refused by the server (a unique violation, which aborts a transaction, so a
+/// COMMIT pipelined after it rolls back) and reported as `Conflict`.
 pub(super) async fn insert_session<C: GenericClient>(
     db: &Db,
     c: &C,
     s: &VerificationSession,
 ) -> Result<()> {
-    let n = exec(
-        db,
-        c,
-        INSERT_SESSION,
-        &[
-            &s.id,
-            &s.user,
-            &s.service,
-            &s.rhost,
-            &s.method.as_str(),
-            &i64::from(s.invalid_attempts),
-            &i64::from(s.resends),
-            &s.created_at,
-            &s.expires_at,
-            &s.ended.map(SessionEnd::as_str),
-        ],
-    )
-    .await?;
-    if n == 0 {
-        return Err(Error::Conflict(
-            "a verification session with this id already exists".into(),
-        ));
+    let st = c
+        .prepare_cached(INSERT_SESSION)
+        .await
+        .map_err(|e| db.e(e))?;
+    let r = c
+        .execute(
+            &st,
+            &[
+                &s.id,
+                &s.user,
+                &s.service,
+                &s.rhost,
+                &s.method.as_str(),
+                &i64::from(s.invalid_attempts),
+                &i64::from(s.resends),
+                &s.created_at,
+                &s.expires_at,
+                &s.ended.map(SessionEnd::as_str),
+            ],
+        )
+        .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => Err(
+            Error::Conflict("a verification session with this id already exists".into()),
+        ),
+        Err(e) => Err(db.e(e)),
     }
-    Ok(())
 }
 
 pub(super) async fn session_invalid_attempt<C: GenericClient>(
