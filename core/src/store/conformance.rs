@@ -24,6 +24,7 @@ mod concurrency;
 mod delivery;
 mod facts;
 mod oidc;
+mod pipeline;
 mod sessions;
 mod settings;
 mod signins;
@@ -36,6 +37,7 @@ pub use concurrency::*;
 pub use delivery::*;
 pub use facts::*;
 pub use oidc::*;
+pub use pipeline::*;
 pub use sessions::*;
 pub use settings::*;
 pub use signins::*;
@@ -213,6 +215,7 @@ macro_rules! store_conformance_tests {
             record_failure_then_counts_and_writes_together,
             record_failure_then_refusals_count_nothing,
             concurrent_failures_through_record_failure_then_lose_no_increments,
+            refused_batches_leave_no_open_transaction_behind,
             // the delivery half
             a_claimed_message_is_not_claimed_again_until_its_lease_expires,
             a_retry_waits_for_its_time_and_a_give_up_is_final,
