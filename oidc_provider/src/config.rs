@@ -258,13 +258,20 @@ impl Config {
     pub fn demo(dir: &Path) -> Config {
         let uid = current_uid();
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        let mut cfg = Config::parse("version = 1").unwrap_or_else(|_| unreachable_default());
-        cfg.state_dir = dir.clone();
-        cfg.pam.socket = dir.join("pam.sock");
-        cfg.pam.allowed_uids = vec![0, uid];
-        cfg.admin.socket = dir.join("admin.sock");
-        cfg.admin.allowed_uids = vec![0, uid];
-        cfg
+        Config {
+            pam: PamConfig {
+                socket: dir.join("pam.sock"),
+                allowed_uids: vec![0, uid],
+                ..PamConfig::default()
+            },
+            admin: AdminConfig {
+                socket: dir.join("admin.sock"),
+                allowed_uids: vec![0, uid],
+                ..AdminConfig::default()
+            },
+            state_dir: dir,
+            ..Config::default()
+        }
     }
 
     /// The SQLite file in use.
@@ -287,23 +294,31 @@ fn current_uid() -> u32 {
         .unwrap_or(0)
 }
 
-fn unreachable_default() -> Config {
-    // `version = 1` always parses; this keeps `demo` free of a panic path all the same.
-    Config {
-        version: 1,
-        state_dir: default_state_dir(),
-        store: StoreConfig::default(),
-        pam: PamConfig::default(),
-        admin: AdminConfig::default(),
-        http: Default::default(),
-        delivery: Default::default(),
-        log: default_log(),
+/// `version = 1` with every default: what an empty configuration file (but the version) means.
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            version: 1,
+            state_dir: default_state_dir(),
+            store: StoreConfig::default(),
+            pam: PamConfig::default(),
+            admin: AdminConfig::default(),
+            http: Default::default(),
+            delivery: Default::default(),
+            log: default_log(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_configuration_is_what_a_minimal_file_means() {
+        let parsed = Config::parse("version = 1").unwrap();
+        assert_eq!(format!("{:?}", Config::default()), format!("{parsed:?}"));
+    }
 
     #[test]
     fn a_minimal_file_gets_the_defaults() {
