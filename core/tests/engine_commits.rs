@@ -14,8 +14,8 @@ use twofold_core::proto::{Method, PamReply};
 use twofold_core::settings::Settings;
 use twofold_core::store::sqlite::SqliteStore;
 use twofold_core::store::{
-    AttemptCount, AuditEvent, AuditFilter, Consume, ConsumeOutcome, EnrollmentStatus, Failure,
-    FailureCounts, FailureWrites, OobOutcome, SessionEnd, SignIn, Store, UserRecord,
+    AttemptCount, AuditEvent, AuditFilter, Commit, Consume, ConsumeOutcome, EnrollmentStatus,
+    Failure, FailureCounts, FailureWrites, OobOutcome, SessionEnd, SignIn, Store, UserRecord,
     VerificationSession, VersionedSettings, Write,
 };
 
@@ -183,9 +183,12 @@ impl Store for CountingStore {
     fn query_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
         self.inner.query_audit(f)
     }
-    fn apply(&self, writes: &[Write]) -> Result<()> {
-        self.w("apply");
-        self.inner.apply(writes)
+    fn apply_with(&self, writes: &[Write], commit: Commit) -> Result<()> {
+        self.w(match commit {
+            Commit::Durable => "apply",
+            Commit::Lazy => "apply_lazy",
+        });
+        self.inner.apply_with(writes, commit)
     }
     fn consume_then(&self, consume: &Consume, then: &[Write]) -> Result<ConsumeOutcome> {
         self.w("consume_then");
@@ -270,7 +273,8 @@ fn a_right_totp_code_costs_at_most_two_writes_and_a_wrong_one_at_most_one_more()
     );
     assert_accepted(reply.unwrap(), Method::AuthenticatorApp);
     let verify = r.store.take();
-    assert_eq!(begin, vec!["apply"], "begin wrote {begin:?}");
+    // Opening the challenge is written without a disk flush; the consume is durable.
+    assert_eq!(begin, vec!["apply_lazy"], "begin wrote {begin:?}");
     assert_eq!(verify, vec!["consume_then"], "verify wrote {verify:?}");
     assert!(begin.len() + verify.len() <= 2);
 
@@ -332,7 +336,7 @@ fn a_first_sign_in_creates_the_user_in_the_same_single_write() {
     assert!(r.store.get_user("carol").unwrap().is_none());
     let reply = r.engine.begin(&attempt("carol")).unwrap();
     assert!(matches!(reply, PamReply::Enroll(_)), "{reply:?}");
-    assert_eq!(r.store.take(), vec!["apply"]);
+    assert_eq!(r.store.take(), vec!["apply_lazy"]);
     let u = r.store.get_user("carol").unwrap().unwrap();
     assert_eq!(
         (u.status, u.created_at),

@@ -68,6 +68,45 @@ fn normal_durability_is_only_used_when_chosen_and_is_described() {
 }
 
 #[test]
+fn lazy_commits_leave_every_connection_at_synchronous_full() {
+    use twofold_core::proto::Method;
+    use twofold_core::store::conformance::session;
+    use twofold_core::store::{Commit, Failure, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    new_user(&store, "alice");
+    let s = session("s1", "alice", Method::AuthenticatorApp);
+    store
+        .apply_with(&[Write::CreateSession(s.clone())], Commit::Lazy)
+        .unwrap();
+    let fail = |session: &str| Failure {
+        user: "alice".into(),
+        session: session.into(),
+        max_attempts: Some(3),
+    };
+    let counts = store
+        .record_failure_then(&fail("s1"), std::sync::Arc::new(|_| Vec::new()))
+        .unwrap();
+    assert_eq!(counts.failures, 1);
+    // A lazy batch that is refused (unknown session) rolls back and also restores FULL.
+    let refused = store.apply_with(&[Write::CreateSession(s.clone())], Commit::Lazy);
+    assert!(refused.is_err(), "a duplicate session must be refused");
+    // What the lazy commits wrote is there for every connection.
+    assert!(store.get_session("s1").unwrap().is_some());
+    assert_eq!(
+        store
+            .get_user("alice")
+            .unwrap()
+            .unwrap()
+            .consecutive_failures,
+        1
+    );
+    for p in store.connection_pragmas().unwrap() {
+        assert_eq!(p.synchronous, 2, "a connection was left at {p:?}");
+    }
+}
+
+#[test]
 fn a_new_database_file_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::proto::{EnrollOffer, Method, PamReply};
 use crate::settings::Settings;
 use crate::store::{
-    EnrollmentStatus, SessionEnd, SignIn, SigninFacts, UserRecord, VerificationSession, Write,
+    Commit, EnrollmentStatus, SessionEnd, SignIn, SigninFacts, UserRecord, VerificationSession,
+    Write,
 };
 
 impl Engine {
@@ -134,7 +135,8 @@ impl Engine {
             Verdict::Enroll { required, .. } => {
                 let s = self.new_session(a, &settings, Method::AuthenticatorApp);
                 writes.push(Write::CreateSession(s.clone()));
-                self.store.apply(&writes)?;
+                // Opening an enrollment grants nothing: no disk flush for it.
+                self.store.apply_with(&writes, Commit::Lazy)?;
                 Ok(PamReply::Enroll(EnrollOffer {
                     session: s.id,
                     required,
@@ -196,7 +198,9 @@ impl Engine {
             Method::Sms | Method::Email => return self.send_oob(s, user, settings, pending),
         };
         if !pending.is_empty() {
-            self.store.apply(&pending)?;
+            // Opening a challenge grants nothing: if a power loss took it, the login in
+            // progress would fail and the user would try again. No disk flush for it.
+            self.store.apply_with(&pending, Commit::Lazy)?;
         }
         Ok(line.to_string())
     }

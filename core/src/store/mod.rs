@@ -431,6 +431,27 @@ pub struct FailureCounts {
 /// that quote them). Called inside the transaction: it must be quick and must not call the store.
 pub type FailureWrites = std::sync::Arc<dyn Fn(&FailureCounts) -> Vec<Write> + Send + Sync>;
 
+/// How a batch is committed.
+///
+/// Both logs (SQLite's WAL, PostgreSQL's WAL) are written in commit order, so a durable commit
+/// also makes every lazy commit before it durable, and a power loss can only lose a suffix of
+/// lazy commits, never one that precedes a durable commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Commit {
+    /// On the disk before the call returns, as durable as the backend is configured (SQLite
+    /// `synchronous=FULL` by default, PostgreSQL `synchronous_commit=on`). Everything a user or
+    /// admin saw succeed: a consumed code, an enrollment, a granted sign-in, a setting.
+    #[default]
+    Durable,
+    /// Written, so it survives a crash of any process, but not flushed: a power loss or OS
+    /// crash can lose it (SQLite: `synchronous=NORMAL` for this commit; PostgreSQL:
+    /// `SET LOCAL synchronous_commit = off`). Only for writes whose loss is harmless: a
+    /// challenge being opened (the login in progress fails, the user tries again) and a wrong
+    /// code being counted (on a power loss, a lockout counter can fall back by the wrong codes
+    /// of the last moments).
+    Lazy,
+}
+
 /// Every piece of state twofold keeps. Implementations must make each method atomic.
 pub trait Store: Send + Sync {
     /// The delivery half (outbox, integrations, delivery log), if this backend keeps one.
@@ -603,10 +624,14 @@ pub trait Store: Send + Sync {
         })
     }
 
-    // --- batches: one transaction (one durable commit) each ---
-    /// Applies every write in order in ONE transaction: all of them or, on any error, none.
-    /// Inputs are checked before the transaction starts.
-    fn apply(&self, writes: &[Write]) -> Result<()>;
+    // --- batches: one transaction (one commit) each ---
+    /// Applies every write in order in ONE durable transaction: all of them or, on any error,
+    /// none. Inputs are checked before the transaction starts.
+    fn apply(&self, writes: &[Write]) -> Result<()> {
+        self.apply_with(writes, Commit::Durable)
+    }
+    /// [`Store::apply`] committed as `commit` says.
+    fn apply_with(&self, writes: &[Write], commit: Commit) -> Result<()>;
     /// In ONE transaction: performs the single-use `consume`, and only if this call won it,
     /// applies `then`; then commits. Exactly one of any number of concurrent callers presenting
     /// the same code wins (SQLite: the transaction holds the write lock from its start;
@@ -618,7 +643,9 @@ pub trait Store: Send + Sync {
     fn consume_then(&self, consume: &Consume, then: &[Write]) -> Result<ConsumeOutcome>;
     /// In ONE transaction: [`Store::record_failure`] for the user, then
     /// [`Store::session_invalid_attempt`] for the session, then the writes `then` builds from
-    /// the counts; then commits. No increment is lost or duplicated under concurrency. An
-    /// unknown user or session changes nothing and is `NotFound`.
+    /// the counts; then commits, [`Commit::Lazy`]: a wrong code costs no disk flush (it
+    /// survives a crash of any process, and the next durable commit flushes it). No increment
+    /// is lost or duplicated under concurrency. An unknown user or session changes nothing and
+    /// is `NotFound`.
     fn record_failure_then(&self, failure: &Failure, then: FailureWrites) -> Result<FailureCounts>;
 }

@@ -20,7 +20,7 @@ use super::{Db, PgStore};
 use crate::error::{Error, Result};
 use crate::store::shared;
 use crate::store::{
-    Consume, ConsumeOutcome, Failure, FailureCounts, FailureWrites, OobOutcome, Write,
+    Commit, Consume, ConsumeOutcome, Failure, FailureCounts, FailureWrites, OobOutcome, Write,
 };
 use deadpool_postgres::{GenericClient, Object};
 use std::future::Future;
@@ -196,12 +196,27 @@ fn no_client() -> Error {
     Error::Unavailable("PostgreSQL connection of the transaction is gone".into())
 }
 
-/// `BEGIN`, as a future of a flight.
-fn begin<'a, T: Send + 'a>(db: &'a Db, c: &'a Object, ok: T) -> Boxed<'a, Result<T>> {
+/// `BEGIN`, as a future of a flight. A [`Commit::Lazy`] transaction turns off
+/// `synchronous_commit` for itself only (`SET LOCAL`, in the same round trip).
+fn begin<'a, T: Send + 'a>(
+    db: &'a Db,
+    c: &'a Object,
+    commit: Commit,
+    ok: T,
+) -> Boxed<'a, Result<T>> {
     Box::pin(async move {
-        c.batch_execute("BEGIN").await.map_err(|e| db.e(e))?;
+        c.batch_execute(begin_sql(commit))
+            .await
+            .map_err(|e| db.e(e))?;
         Ok(ok)
     })
+}
+
+fn begin_sql(commit: Commit) -> &'static str {
+    match commit {
+        Commit::Durable => "BEGIN",
+        Commit::Lazy => "BEGIN; SET LOCAL synchronous_commit = off",
+    }
 }
 
 /// Whether a write can be refused only by the server itself (an error that aborts the
@@ -274,7 +289,7 @@ async fn consume<C: GenericClient>(db: &Db, c: &C, what: &Consume) -> Result<Con
 }
 
 impl PgStore {
-    pub(super) fn apply_batch(&self, writes: &[Write]) -> Result<()> {
+    pub(super) fn apply_batch(&self, writes: &[Write], commit: Commit) -> Result<()> {
         shared::check_writes(writes)?;
         if writes.is_empty() {
             return Ok(());
@@ -289,7 +304,7 @@ impl PgStore {
             let c = tx.client().ok_or_else(no_client)?;
             prepare_writes(&db, c, &writes).await?;
             let mut flight = vec![
-                begin(&db, c, Applied::All),
+                begin(&db, c, commit, Applied::All),
                 Box::pin(apply_writes(&db, c, &writes)) as Boxed<'_, Result<Applied>>,
             ];
             if one_flight {
@@ -353,7 +368,7 @@ impl PgStore {
             let mut first = None;
             let mut outcome = ConsumeOutcome::Refused;
             let flight = vec![
-                begin(&db, c, None),
+                begin(&db, c, Commit::Durable, None),
                 Box::pin(async { consume(&db, c, &what).await.map(Some) })
                     as Boxed<'_, Result<Option<ConsumeOutcome>>>,
             ];
@@ -426,6 +441,10 @@ impl PgStore {
         self.run(move |db| async move {
             let mut c = db.client().await?;
             let tx = c.transaction().await.map_err(|e| db.e(e))?;
+            // A wrong code is counted without waiting for the WAL flush (Commit::Lazy).
+            tx.batch_execute("SET LOCAL synchronous_commit = off")
+                .await
+                .map_err(|e| db.e(e))?;
             let failures = statements::record_failure(&db, &tx, &failure.user).await?;
             let attempt = match statements::session_invalid_attempt(
                 &db,

@@ -512,8 +512,8 @@ impl Store for PgStore {
         self.verify_facts_one(session)
     }
 
-    fn apply(&self, writes: &[Write]) -> Result<()> {
-        self.apply_batch(writes)
+    fn apply_with(&self, writes: &[Write], commit: crate::store::Commit) -> Result<()> {
+        self.apply_batch(writes, commit)
     }
 
     fn consume_then(&self, consume: &Consume, then: &[Write]) -> Result<ConsumeOutcome> {

@@ -8,12 +8,12 @@
 //! sees every earlier winner's commit, and exactly one of them wins. Every write is the same
 //! statement the single operation runs ([`super::statements`]).
 
-use super::SqliteStore;
 use super::statements;
+use super::{Durability, SqliteStore};
 use crate::error::{Error, Result};
 use crate::store::shared;
 use crate::store::{
-    Consume, ConsumeOutcome, Failure, FailureCounts, FailureWrites, OobOutcome, Write,
+    Commit, Consume, ConsumeOutcome, Failure, FailureCounts, FailureWrites, OobOutcome, Write,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -109,28 +109,50 @@ fn consume(c: &Connection, what: &Consume) -> rusqlite::Result<ConsumeOutcome> {
 impl SqliteStore {
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction; commits when `f` returns `Ok((v, true))`,
     /// rolls back when it returns `Ok((v, false))` or an error.
+    ///
+    /// A [`Commit::Lazy`] batch on a `synchronous=FULL` store runs with `synchronous=NORMAL`
+    /// on its connection (in WAL mode: the commit is written to the WAL but not flushed); the
+    /// connection is set back to FULL before it is released, so every other write stays
+    /// durable. A connection that cannot be set back is an error (fail closed).
     fn batch_tx<T>(
         &self,
+        commit: Commit,
         f: impl FnOnce(&mut Transaction<'_>) -> rusqlite::Result<Result<(T, bool)>>,
     ) -> Result<T> {
         let mut c = self.conn();
-        let mut tx = c
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let (v, commit) = f(&mut tx).map_err(|e| self.err(e))??;
-        if commit {
-            tx.commit().map_err(|e| self.err(e))?;
+        let lazy = commit == Commit::Lazy && self.durability() == Durability::Full;
+        if lazy {
+            set_synchronous(&c, Durability::Normal).map_err(|e| self.err(e))?;
         }
-        // Otherwise dropping the transaction rolls it back.
-        Ok(v)
+        let r = Self::run_batch(&mut c, f);
+        if lazy {
+            set_synchronous(&c, Durability::Full).map_err(|e| self.err(e))?;
+        }
+        r.map_err(|e| self.err(e))?
     }
 
-    pub(super) fn apply_batch(&self, writes: &[Write]) -> Result<()> {
+    fn run_batch<T>(
+        c: &mut Connection,
+        f: impl FnOnce(&mut Transaction<'_>) -> rusqlite::Result<Result<(T, bool)>>,
+    ) -> rusqlite::Result<Result<T>> {
+        let mut tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (v, commit) = match f(&mut tx)? {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        if commit {
+            tx.commit()?;
+        }
+        // Otherwise dropping the transaction rolls it back.
+        Ok(Ok(v))
+    }
+
+    pub(super) fn apply_batch(&self, writes: &[Write], commit: Commit) -> Result<()> {
         shared::check_writes(writes)?;
         if writes.is_empty() {
             return Ok(());
         }
-        self.batch_tx(|tx| {
+        self.batch_tx(commit, |tx| {
             Ok(match apply_writes(tx, writes)? {
                 Applied::All => Ok(((), true)),
                 Applied::SessionNotOpen(e) | Applied::Refused(e) => Err(e),
@@ -144,7 +166,7 @@ impl SqliteStore {
         then: &[Write],
     ) -> Result<ConsumeOutcome> {
         shared::check_writes(then)?;
-        self.batch_tx(|tx| {
+        self.batch_tx(Commit::Durable, |tx| {
             let outcome = consume(tx, what)?;
             if outcome != ConsumeOutcome::Accepted {
                 // Nothing was written: roll back.
@@ -172,7 +194,7 @@ impl SqliteStore {
         failure: &Failure,
         then: FailureWrites,
     ) -> Result<FailureCounts> {
-        self.batch_tx(|tx| {
+        self.batch_tx(Commit::Lazy, |tx| {
             let failures = match statements::record_failure(tx, &failure.user)? {
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
@@ -198,4 +220,12 @@ impl SqliteStore {
             })
         })
     }
+}
+
+/// Sets `PRAGMA synchronous` on one connection (outside a transaction).
+fn set_synchronous(c: &Connection, d: Durability) -> rusqlite::Result<()> {
+    c.execute_batch(match d {
+        Durability::Full => "PRAGMA synchronous = FULL",
+        Durability::Normal => "PRAGMA synchronous = NORMAL",
+    })
 }

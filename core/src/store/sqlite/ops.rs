@@ -14,8 +14,8 @@ use crate::proto::Method;
 use crate::settings::Settings;
 use crate::store::shared::{self, to_u32};
 use crate::store::{
-    AttemptCount, AuditEvent, AuditFilter, Consume, ConsumeOutcome, EnrollmentStatus, Failure,
-    FailureCounts, FailureWrites, OobOutcome, SessionEnd, SignIn, Store, UserRecord,
+    AttemptCount, AuditEvent, AuditFilter, Commit, Consume, ConsumeOutcome, EnrollmentStatus,
+    Failure, FailureCounts, FailureWrites, OobOutcome, SessionEnd, SignIn, Store, UserRecord,
     VerificationSession, VersionedSettings, Write,
 };
 use rusqlite::types::Type;
@@ -499,8 +499,8 @@ impl Store for SqliteStore {
         self.with(|c| insert_audit(c, e))
     }
 
-    fn apply(&self, writes: &[Write]) -> Result<()> {
-        self.apply_batch(writes)
+    fn apply_with(&self, writes: &[Write], commit: Commit) -> Result<()> {
+        self.apply_batch(writes, commit)
     }
 
     fn consume_then(&self, consume: &Consume, then: &[Write]) -> Result<ConsumeOutcome> {
