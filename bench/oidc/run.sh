@@ -7,25 +7,33 @@
 #
 # Prints, per operation: ok/s, p50/p99, server CPU ms per operation, and the ratio
 # peer CPU / twofoldd CPU. Needs: cargo, node + npm, taskset (util-linux), python3.
-#   DUR=10 WARMUP=2 USERS=1000 SECTIONS="plain argon2" (defaults)
+#   DUR=10 WARMUP=2 USERS=1000 SECTIONS="plain argon2" SYNCS="normal full" (defaults)
+# SYNCS: twofoldd's SQLite durability modes to run, each a separate server start
+# ([store] sqlite_synchronous; "full" is the product's default, "normal" the goals' convention).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${WORK:-/tmp/twofold-oidc-bench}"
 OUT="${1:-$WORK/run-$(date +%Y%m%d-%H%M%S)}"
 DUR="${DUR:-10}"; WARMUP="${WARMUP:-2}"; USERS="${USERS:-1000}"
-SECTIONS="${SECTIONS:-plain argon2}"
+SECTIONS="${SECTIONS:-plain argon2}"; SYNCS="${SYNCS:-normal full}"
 OURS_PORT=3001; PEER_PORT=3000
 CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$WORK" "$OUT"
 if [ "$(nproc)" -ge 2 ]; then SRV="taskset -c 1"; DRV="taskset -c 0"; else SRV=""; DRV=""; fi
 
 echo "== build (release): twofoldd, the load driver, the seeder"
-cargo build --release -q -p twofoldd --manifest-path "$ROOT/Cargo.toml"
-CARGO_TARGET_DIR="$WORK/target" cargo build --release -q --manifest-path "$HERE/load/Cargo.toml"
-CARGO_TARGET_DIR="$WORK/target" cargo build --release -q --manifest-path "$HERE/seed/Cargo.toml"
-LOAD="$WORK/target/release/oidc-load"; SEED="$WORK/target/release/oidc-bench-seed"
-TWOFOLDD="$ROOT/target/release/twofoldd"
+# One target dir for all three (the seeder links twofold-core and twofoldd): CARGO_TARGET_DIR
+# if set, else the workspace's own (cargo metadata).
+TARGET_DIR="${CARGO_TARGET_DIR:-$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')}"
+export CARGO_TARGET_DIR="$TARGET_DIR"
+if [ -z "${SKIP_BUILD:-}" ]; then # SKIP_BUILD=1: use the binaries already in $TARGET_DIR
+  cargo build --release -q -p twofoldd --manifest-path "$ROOT/Cargo.toml"
+  cargo build --release -q --manifest-path "$HERE/load/Cargo.toml"
+  cargo build --release -q --manifest-path "$HERE/seed/Cargo.toml"
+fi
+LOAD="$TARGET_DIR/release/oidc-load"; SEED="$TARGET_DIR/release/oidc-bench-seed"
+TWOFOLDD="$TARGET_DIR/release/twofoldd"
 echo "== peer (oidc-provider) dependencies"
 mkdir -p "$WORK/peer" && cp "$HERE/peer/package.json" "$HERE/peer/server.mjs" "$WORK/peer/"
 [ -f "$HERE/peer/package-lock.json" ] && cp "$HERE/peer/package-lock.json" "$WORK/peer/"
@@ -38,7 +46,7 @@ stop() { if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill "$PID"; wait 
 trap stop EXIT
 wait_up() { for _ in $(seq 1 200); do curl -sf "$1/.well-known/openid-configuration" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "provider at $1 did not start"; exit 1; }
 
-start_ours() { # $1 = label, $2 = hash (cheap|owasp)
+start_ours() { # $1 = label, $2 = hash (cheap|owasp), $3 = sqlite_synchronous (normal|full)
   stop
   local dir="$WORK/state-$1"; rm -rf "$dir"; mkdir -p "$dir"
   cat >"$dir/twofoldd.toml" <<EOF
@@ -55,6 +63,8 @@ signin_per_minute = 100000000
 token_per_minute = 100000000
 hash_threads = 1
 hash_queue = 4096
+[store]
+sqlite_synchronous = "$3"
 EOF
   # First start creates the database and keys; seed, then start for real.
   "$TWOFOLDD" --config "$dir/twofoldd.toml" >"$OUT/ours-$1-init.log" 2>&1 & PID=$!
@@ -105,10 +115,12 @@ PY
 want() { case " $SECTIONS " in *" $1 "*) return 0;; *) return 1;; esac; }
 
 if want plain; then
-  start_ours plain cheap
-  run twofoldd plain discovery-c32 discovery -c 32
-  run twofoldd plain jwks-c32 jwks -c 32
-  run twofoldd plain flow-c16 "${FLOW[@]}" -c 16
+  for sync in $SYNCS; do
+    start_ours "plain-$sync" cheap "$sync"
+    run twofoldd "plain-$sync" discovery-c32 discovery -c 32
+    run twofoldd "plain-$sync" jwks-c32 jwks -c 32
+    run twofoldd "plain-$sync" flow-c16 "${FLOW[@]}" -c 16
+  done
   start_peer plain plain
   run peer plain discovery-c32 discovery -c 32
   run peer plain jwks-c32 jwks -c 32
@@ -117,8 +129,10 @@ if want plain; then
   run peer plain flow-c16 "${FLOW[@]}" -c 16
 fi
 if want argon2; then
-  start_ours argon2 owasp
-  run twofoldd argon2 flow-c4 "${FLOW[@]}" -c 4
+  for sync in $SYNCS; do
+    start_ours "argon2-$sync" owasp "$sync"
+    run twofoldd "argon2-$sync" flow-c4 "${FLOW[@]}" -c 4
+  done
   start_peer argon2 argon2id
   $DRV "$LOAD" "${FLOW[@]}" --base "$BASE" -c 4 -d 5 --warmup 0 >/dev/null 2>&1 || true
   run peer argon2 flow-c4 "${FLOW[@]}" -c 4
