@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p pam-bench -- [--samples N] [--threads T] [--synchronous full|normal]
-//!                                      [--no-build]
+//!                                      [--no-build] [--engine-only]
 //! ```
 //!
 //! Run by hand, as root (google-authenticator switches to `user=` for its files), on a machine
@@ -38,6 +38,7 @@ struct Args {
     synchronous: String,
     threads: usize,
     build: bool,
+    engine_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -46,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         synchronous: "full".into(),
         threads: 10,
         build: true,
+        engine_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -59,13 +61,14 @@ fn parse_args() -> Result<Args, String> {
             "--samples" => a.samples = num("--samples")?,
             "--threads" => a.threads = num("--threads")?,
             "--no-build" => a.build = false,
+            "--engine-only" => a.engine_only = true,
             "--synchronous" => match it.next().as_deref() {
                 Some(v @ ("full" | "normal")) => a.synchronous = v.to_owned(),
                 _ => return Err("--synchronous needs full or normal".into()),
             },
             "-h" | "--help" => {
                 return Err(
-                    "usage: pam-bench [--samples N (default 300)] [--threads T (default 10)] [--synchronous full|normal (default full)] [--no-build]"
+                    "usage: pam-bench [--samples N (default 300)] [--threads T (default 10)] [--synchronous full|normal (default full)] [--no-build] [--engine-only]"
                         .into(),
                 );
             }
@@ -195,6 +198,13 @@ fn line(case: &str, module: &str, s: &Samples) {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
+    if args.engine_only {
+        // The engine alone (no PAM, no socket, no root needed): for profiling the store.
+        let (right, wrong) = engine_only::run(args.samples, &args.synchronous)?;
+        line("right code, engine only", "twofold-core", &right);
+        line("wrong code, engine only", "twofold-core", &wrong);
+        return Ok(());
+    }
     let dir: PathBuf = pam_testkit::artifact_dir();
     if args.build {
         build(&dir)?;

@@ -3,7 +3,9 @@
 //! - WAL journal, `synchronous=FULL` by default (an acknowledged write survives a power loss;
 //!   [`Durability::Normal`] is an explicit opt-out that [`Store::describe`] reports),
 //!   `busy_timeout` (5 s by default), `foreign_keys=ON`, set and checked on every connection.
-//! - A few connections, each behind a `Mutex`, so the daemon's blocking threads run in parallel.
+//! - A few connections, each behind a `Mutex`, so the daemon's threads read in parallel; write
+//!   transactions of the process take turns on one more `Mutex` before SQLite's lock, so a
+//!   waiting writer starts the moment the previous one commits (no busy-handler sleeps).
 //! - Single-use and counter operations are single conditional statements
 //!   (`UPDATE ... WHERE used_at IS NULL`, `SET n = n + 1 RETURNING n`); multi-statement writes run
 //!   in `BEGIN IMMEDIATE` transactions, so they never hit an unrecoverable `SQLITE_BUSY` upgrade.
@@ -100,6 +102,12 @@ pub struct SqliteStore {
     options: SqliteOptions,
     conns: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    /// Write transactions of this process take turns here, before SQLite's own lock. Waiting
+    /// on a mutex wakes the next writer the moment the last one commits; waiting in SQLite's
+    /// busy handler sleeps in steps of up to 100 ms, which made concurrent sign-ins wait for
+    /// each other's sleeps. SQLite's lock (and `busy_timeout`) still arbitrates between
+    /// processes.
+    writer: Mutex<()>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -162,6 +170,17 @@ impl SqliteStore {
         }
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
         lock(&self.conns[i])
+    }
+
+    /// A connection for a write transaction: this process's writers take turns first (see
+    /// the `writer` field). Hold the returned guard until the transaction has ended.
+    pub(crate) fn write_conn(&self) -> (MutexGuard<'_, ()>, MutexGuard<'_, Connection>) {
+        let turn = match self.writer.lock() {
+            Ok(g) => g,
+            // A writer that panicked left nothing behind: its transaction rolled back.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        (turn, self.conn())
     }
 
     /// Maps a SQLite error to the store's error, naming the file.

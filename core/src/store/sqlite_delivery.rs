@@ -192,7 +192,7 @@ impl DeliveryStore for SqliteStore {
         lease_until: UnixTime,
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>> {
-        let mut conn = self.conn();
+        let conn = self.conn();
         // Cheap read first: an idle worker polls, and should not take the write lock for nothing.
         // Rows of an integration that is throttled are left alone until the throttle ends.
         let due: bool = self.map(conn.query_row(
@@ -210,6 +210,8 @@ impl DeliveryStore for SqliteStore {
         if !due {
             return Ok(Vec::new());
         }
+        drop(conn);
+        let (_turn, mut conn) = self.write_conn();
         let tx = self.map(conn.transaction_with_behavior(TransactionBehavior::Immediate))?;
         self.map(tx.execute(
             "UPDATE outbox SET state = 'expired', body = NULL, finished_at = ?1,
@@ -271,7 +273,7 @@ impl DeliveryStore for SqliteStore {
         rec: &AttemptRecord,
         next: &NextStep,
     ) -> Result<bool> {
-        let mut conn = self.conn();
+        let (_turn, mut conn) = self.write_conn();
         let tx = self.map(conn.transaction_with_behavior(TransactionBehavior::Immediate))?;
         self.map(tx.execute(
             "INSERT OR REPLACE INTO delivery_attempts

@@ -239,19 +239,27 @@ impl TestDaemon {
 
     /// Stops the daemon with SIGTERM and waits for it to exit (SIGKILL after 10 s).
     pub fn stop(&mut self) {
+        let _ = self.terminate();
+    }
+
+    /// Stops the daemon with SIGTERM: its exit status, or an error if it was still running
+    /// after 10 s (then it is killed with SIGKILL).
+    #[allow(dead_code)]
+    pub fn terminate(&mut self) -> Result<std::process::ExitStatus, String> {
         let Some(mut c) = self.child.take() else {
-            return;
+            return Err("the daemon is not running".into());
         };
         signal(c.id(), "TERM");
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = c.try_wait() {
-                return;
+            if let Ok(Some(status)) = c.try_wait() {
+                return Ok(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = c.kill();
         let _ = c.wait();
+        Err("the daemon was still running 10 s after SIGTERM".into())
     }
 
     /// Kills the daemon with SIGKILL (no cleanup: the socket file stays).

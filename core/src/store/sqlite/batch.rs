@@ -119,7 +119,7 @@ impl SqliteStore {
         commit: Commit,
         f: impl FnOnce(&mut Transaction<'_>) -> rusqlite::Result<Result<(T, bool)>>,
     ) -> Result<T> {
-        let mut c = self.conn();
+        let (_turn, mut c) = self.write_conn();
         let lazy = commit == Commit::Lazy && self.durability() == Durability::Full;
         if lazy {
             set_synchronous(&c, Durability::Normal).map_err(|e| self.err(e))?;

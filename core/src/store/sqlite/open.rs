@@ -57,6 +57,7 @@ pub(super) fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore> {
         options,
         conns: conns.into_iter().map(Mutex::new).collect(),
         next: AtomicUsize::new(0),
+        writer: Mutex::new(()),
     })
 }
 

@@ -117,7 +117,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<Result<T>>,
     ) -> Result<T> {
-        let mut c = self.conn();
+        let (_turn, mut c) = self.write_conn();
         let tx = c
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
