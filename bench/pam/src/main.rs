@@ -24,6 +24,7 @@ mod stats;
 #[path = "../../../tests/tests/common/totp.rs"]
 #[allow(dead_code)]
 mod totp;
+mod users;
 
 use pam_testkit::{Reply, ServiceDir, Transaction, code};
 use stats::Samples;
@@ -253,10 +254,12 @@ fn run() -> Result<(), String> {
     eprintln!(
         "pam-bench: enrolling {total} twofold users through PAM and writing {total} google-authenticator files..."
     );
+    let names: Vec<String> = (0..total).map(|i| format!("bench{i:05}")).collect();
+    eprintln!("pam-bench: creating {total} Unix accounts (removed at the end)...");
+    let _accounts = users::UnixUsers::create(&names)?;
     let mut tf_users = Vec::with_capacity(total);
     let mut ga_users = Vec::with_capacity(total);
-    for i in 0..total {
-        let u = format!("bench{i:05}");
+    for u in names {
         let key = setup::enroll(conf.path(), "twofold", &u)?;
         tf_users.push((u.clone(), key));
         let secret = setup::new_secret();
