@@ -241,6 +241,11 @@ macro_rules! store_conformance_tests {
             purging_keeps_spent_codes_for_an_hour_past_expiry,
             an_access_and_a_refresh_token_are_stored_together_or_not_at_all,
             replacing_a_web_session_stores_the_new_one_and_deletes_the_old,
+            redeeming_a_code_spends_it_and_stores_its_tokens,
+            a_code_refused_at_redemption_stays_spent_without_tokens,
+            thirty_two_threads_redeeming_one_code_store_one_set_of_tokens,
+            a_code_and_its_session_are_stored_together,
+            a_lazily_committed_web_session_reads_back,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -7,6 +7,9 @@
 //! - [`OidcStore::consume_code`] is one conditional `UPDATE ... WHERE used_at IS NULL RETURNING`:
 //!   under N concurrent presentations exactly one caller gets [`CodeUse::Fresh`]; every later
 //!   presentation sees [`CodeUse::Replayed`] with the grant to revoke (RFC 6749 §4.1.2).
+//! - [`OidcStore::redeem_code`] is that same statement followed, in the same transaction where
+//!   the backend can, by the tokens the caller builds from the spent code: one commit per
+//!   redemption, and the code is never left spent without its tokens after a crash.
 //! - [`OidcStore::rotate_refresh_token`] spends the presented refresh token and stores its
 //!   successor in one transaction; presenting a spent one is [`RefreshUse::Reused`], and the
 //!   caller revokes the whole grant (reuse detection, RFC 9700).
@@ -14,8 +17,14 @@
 //! A *grant* is one authorization: the code, and every access and refresh token descended from
 //! it share its `grant_id`, so [`OidcStore::revoke_grant`] kills them all at once.
 
+use super::Commit;
 use crate::clock::UnixTime;
 use crate::error::Result;
+
+/// What the token endpoint stores for a code it just spent: the access token and, for a new
+/// grant, its first refresh token; `None` when its checks (client, redirect URI, PKCE, expiry)
+/// refused the code, which then stays spent with nothing issued.
+pub type IssuedTokens = Option<(AccessToken, Option<RefreshToken>)>;
 
 /// A client (relying party) registered in the store. Clients may also come from the daemon's
 /// configuration file; both kinds look the same to the provider.
@@ -211,6 +220,37 @@ pub trait OidcStore: Send + Sync {
     fn put_code(&self, c: &AuthCode) -> Result<()>;
     /// Spends the code (one conditional statement): see [`CodeUse`].
     fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> Result<CodeUse>;
+    /// Spends the code like [`OidcStore::consume_code`] and, when it was fresh, stores the
+    /// tokens `issue` builds from it ([`IssuedTokens`]), in one transaction where the backend
+    /// can (the default does it in two steps, the code spent first). `issue` is called at most
+    /// once, inside the transaction: it must be quick and must not call the store. The code
+    /// stays spent whatever `issue` decides; if storing the tokens fails, nothing was issued.
+    fn redeem_code(
+        &self,
+        hash: &[u8; 32],
+        now: UnixTime,
+        issue: &mut dyn FnMut(&AuthCode) -> IssuedTokens,
+    ) -> Result<CodeUse> {
+        let used = self.consume_code(hash, now)?;
+        if let CodeUse::Fresh(c) = &used
+            && let Some((access, refresh)) = issue(c)
+        {
+            self.put_tokens(&access, refresh.as_ref())?;
+        }
+        Ok(used)
+    }
+    /// Stores a fresh code and the browser's session that replaces `old` (a sign-in just
+    /// completed), in one transaction where the backend can (the default does it in two steps,
+    /// the code first).
+    fn put_code_and_session(
+        &self,
+        c: &AuthCode,
+        old: Option<&[u8; 32]>,
+        s: &WebSession,
+    ) -> Result<()> {
+        self.put_code(c)?;
+        self.replace_web_session(old, s)
+    }
 
     // --- tokens ---
     /// Stores an access token.
@@ -258,6 +298,19 @@ pub trait OidcStore: Send + Sync {
             self.delete_web_session(o)?;
         }
         Ok(())
+    }
+    /// Like [`OidcStore::replace_web_session`], committed as `commit` says. The provider asks
+    /// for [`Commit::Lazy`] only for a session that holds no authentication and replaces none
+    /// (a sign-in in progress: after a power loss the user starts it again). The default
+    /// commits durably, which is always correct.
+    fn replace_web_session_with(
+        &self,
+        old: Option<&[u8; 32]>,
+        s: &WebSession,
+        commit: Commit,
+    ) -> Result<()> {
+        let _ = commit;
+        self.replace_web_session(old, s)
     }
     /// Deletes every web session of the user.
     fn delete_user_web_sessions(&self, user: &str) -> Result<u64>;

@@ -2,16 +2,20 @@
 //!
 //! Single use is one conditional statement (`UPDATE ... WHERE used_at IS NULL RETURNING`), so
 //! concurrent redemptions of one code or one refresh token have exactly one winner. Rotation of
-//! a refresh token (spend + insert the successor) runs in one `BEGIN IMMEDIATE` transaction.
+//! a refresh token (spend + insert the successor) runs in one `BEGIN IMMEDIATE` transaction, and
+//! so do the redemption of a code with its tokens and a new code with the session it completes.
+//! The statements of the sign-in path are prepared once per connection (`prepare_cached`).
 
+use super::Commit;
+use super::oidc::IssuedTokens;
 use super::oidc::{
     AccessToken, AuthCode, AuthContext, CodeUse, OidcClient, OidcStore, RefreshToken, RefreshUse,
     SigningKey, WebSession,
 };
-use super::sqlite::SqliteStore;
+use super::sqlite::{Durability, SqliteStore};
 use crate::clock::UnixTime;
 use crate::error::{Error, Result};
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 fn to_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -88,33 +92,110 @@ fn refresh_row(r: &Row<'_>) -> rusqlite::Result<RefreshToken> {
     })
 }
 
-fn insert_access(conn: &rusqlite::Connection, t: &AccessToken) -> rusqlite::Result<usize> {
-    conn.execute(
+fn insert_access(conn: &Connection, t: &AccessToken) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
         "INSERT INTO oidc_access_tokens (hash, grant_id, client_id, scope, user_name, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            &t.hash[..],
-            t.grant_id,
-            t.client_id,
-            t.scope,
-            t.user,
-            t.expires_at
-        ],
-    )
+    )?
+    .execute(params![
+        &t.hash[..],
+        t.grant_id,
+        t.client_id,
+        t.scope,
+        t.user,
+        t.expires_at
+    ])
 }
 
-fn insert_session(conn: &rusqlite::Connection, s: &WebSession) -> rusqlite::Result<usize> {
-    conn.execute(
+fn insert_session(conn: &Connection, s: &WebSession) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
         "INSERT OR REPLACE INTO oidc_web_sessions (hash, user_name, data, created_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![&s.hash[..], s.user, s.data, s.created_at, s.expires_at],
-    )
+    )?
+    .execute(params![
+        &s.hash[..],
+        s.user,
+        s.data,
+        s.created_at,
+        s.expires_at
+    ])
 }
 
-fn insert_refresh(conn: &rusqlite::Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
-    conn.execute(
-        &format!("INSERT INTO oidc_refresh_tokens ({REFRESH_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
-        params![
+fn delete_session(conn: &Connection, hash: &[u8; 32]) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM oidc_web_sessions WHERE hash = ?1")?
+        .execute(params![&hash[..]])
+}
+
+/// Stores `s` and deletes `old` in the open transaction `tx`.
+fn replace_session(
+    tx: &Connection,
+    old: Option<&[u8; 32]>,
+    s: &WebSession,
+) -> rusqlite::Result<()> {
+    insert_session(tx, s)?;
+    if let Some(o) = old {
+        delete_session(tx, o)?;
+    }
+    Ok(())
+}
+
+fn insert_code(conn: &Connection, c: &AuthCode) -> rusqlite::Result<usize> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO oidc_codes ({CODE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    ))?
+    .execute(params![
+        &c.hash[..],
+        c.grant_id,
+        c.client_id,
+        c.redirect_uri,
+        c.scope,
+        c.nonce,
+        c.code_challenge,
+        c.auth.user,
+        c.auth.auth_time,
+        to_json(&c.auth.amr),
+        c.auth.acr,
+        c.created_at,
+        c.expires_at
+    ])
+}
+
+/// Spends the code (one conditional statement), or finds why it cannot be.
+fn spend_code(conn: &Connection, hash: &[u8; 32], now: UnixTime) -> rusqlite::Result<CodeUse> {
+    let fresh = conn
+        .prepare_cached(&format!(
+            "UPDATE oidc_codes SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL RETURNING {CODE_COLS}"
+        ))?
+        .query_row(params![&hash[..], now], code_row)
+        .optional()?;
+    if let Some(c) = fresh {
+        return Ok(CodeUse::Fresh(Box::new(c)));
+    }
+    let spent: Option<String> = conn
+        .prepare_cached("SELECT grant_id FROM oidc_codes WHERE hash = ?1")?
+        .query_row(params![&hash[..]], |r| r.get(0))
+        .optional()?;
+    Ok(match spent {
+        Some(grant_id) => CodeUse::Replayed { grant_id },
+        None => CodeUse::Unknown,
+    })
+}
+
+/// `PRAGMA synchronous` on one connection.
+fn set_synchronous(conn: &Connection, d: Durability) -> rusqlite::Result<()> {
+    conn.prepare_cached(match d {
+        Durability::Full => "PRAGMA synchronous = FULL",
+        Durability::Normal => "PRAGMA synchronous = NORMAL",
+    })?
+    .execute([])
+    .map(|_| ())
+}
+
+fn insert_refresh(conn: &Connection, t: &RefreshToken) -> rusqlite::Result<usize> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO oidc_refresh_tokens ({REFRESH_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
             &t.hash[..],
             t.grant_id,
             t.client_id,
@@ -125,8 +206,7 @@ fn insert_refresh(conn: &rusqlite::Connection, t: &RefreshToken) -> rusqlite::Re
             t.auth.acr,
             t.created_at,
             t.expires_at
-        ],
-    )
+    ])
 }
 
 impl OidcStore for SqliteStore {
@@ -194,55 +274,53 @@ impl OidcStore for SqliteStore {
 
     fn put_code(&self, c: &AuthCode) -> Result<()> {
         let conn = self.conn();
-        conn.execute(
-            &format!("INSERT INTO oidc_codes ({CODE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
-            params![
-                &c.hash[..],
-                c.grant_id,
-                c.client_id,
-                c.redirect_uri,
-                c.scope,
-                c.nonce,
-                c.code_challenge,
-                c.auth.user,
-                c.auth.auth_time,
-                to_json(&c.auth.amr),
-                c.auth.acr,
-                c.created_at,
-                c.expires_at
-            ],
-        )
-        .map_err(|e| self.err(e))?;
+        insert_code(&conn, c).map_err(|e| self.err(e))?;
         Ok(())
     }
 
     fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> Result<CodeUse> {
         let conn = self.conn();
-        let fresh = conn
-            .query_row(
-                &format!(
-                    "UPDATE oidc_codes SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL RETURNING {CODE_COLS}"
-                ),
-                params![&hash[..], now],
-                code_row,
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        if let Some(c) = fresh {
-            return Ok(CodeUse::Fresh(Box::new(c)));
-        }
-        let spent: Option<String> = conn
-            .query_row(
-                "SELECT grant_id FROM oidc_codes WHERE hash = ?1",
-                params![&hash[..]],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(match spent {
-            Some(grant_id) => CodeUse::Replayed { grant_id },
-            None => CodeUse::Unknown,
-        })
+        spend_code(&conn, hash, now).map_err(|e| self.err(e))
+    }
+
+    fn redeem_code(
+        &self,
+        hash: &[u8; 32],
+        now: UnixTime,
+        issue: &mut dyn FnMut(&AuthCode) -> IssuedTokens,
+    ) -> Result<CodeUse> {
+        let mut conn = self.conn();
+        let mut run = |conn: &mut Connection| -> rusqlite::Result<CodeUse> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let used = spend_code(&tx, hash, now)?;
+            if let CodeUse::Fresh(c) = &used
+                && let Some((access, refresh)) = issue(c)
+            {
+                insert_access(&tx, &access)?;
+                if let Some(r) = refresh {
+                    insert_refresh(&tx, &r)?;
+                }
+            }
+            tx.commit()?;
+            Ok(used)
+        };
+        run(&mut conn).map_err(|e| self.err(e))
+    }
+
+    fn put_code_and_session(
+        &self,
+        c: &AuthCode,
+        old: Option<&[u8; 32]>,
+        s: &WebSession,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            insert_code(&tx, c)?;
+            replace_session(&tx, old, s)?;
+            tx.commit()
+        };
+        run(&mut conn).map_err(|e| self.err(e))
     }
 
     fn put_access_token(&self, t: &AccessToken) -> Result<()> {
@@ -253,21 +331,22 @@ impl OidcStore for SqliteStore {
 
     fn get_access_token(&self, hash: &[u8; 32], now: UnixTime) -> Result<Option<AccessToken>> {
         let conn = self.conn();
-        conn.query_row(
-            "SELECT hash, grant_id, client_id, scope, user_name, expires_at FROM oidc_access_tokens \
-             WHERE hash = ?1 AND expires_at > ?2",
-            params![&hash[..], now],
-            |r| {
-                Ok(AccessToken {
-                    hash: hash32(r.get(0)?)?,
-                    grant_id: r.get(1)?,
-                    client_id: r.get(2)?,
-                    scope: r.get(3)?,
-                    user: r.get(4)?,
-                    expires_at: r.get(5)?,
-                })
-            },
-        )
+        let mut st = conn
+            .prepare_cached(
+                "SELECT hash, grant_id, client_id, scope, user_name, expires_at \
+                 FROM oidc_access_tokens WHERE hash = ?1 AND expires_at > ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_row(params![&hash[..], now], |r| {
+            Ok(AccessToken {
+                hash: hash32(r.get(0)?)?,
+                grant_id: r.get(1)?,
+                client_id: r.get(2)?,
+                scope: r.get(3)?,
+                user: r.get(4)?,
+                expires_at: r.get(5)?,
+            })
+        })
         .optional()
         .map_err(|e| self.err(e))
     }
@@ -382,49 +461,58 @@ impl OidcStore for SqliteStore {
     }
 
     fn replace_web_session(&self, old: Option<&[u8; 32]>, s: &WebSession) -> Result<()> {
+        self.replace_web_session_with(old, s, Commit::Durable)
+    }
+
+    fn replace_web_session_with(
+        &self,
+        old: Option<&[u8; 32]>,
+        s: &WebSession,
+        commit: Commit,
+    ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        insert_session(&tx, s).map_err(|e| self.err(e))?;
-        if let Some(o) = old {
-            tx.execute(
-                "DELETE FROM oidc_web_sessions WHERE hash = ?1",
-                params![&o[..]],
-            )
-            .map_err(|e| self.err(e))?;
+        // Lazy on a synchronous=FULL store: this one commit is written to the WAL without a
+        // flush; the connection is set back to FULL before it is released (or the call fails).
+        let lazy = commit == Commit::Lazy && self.durability() == Durability::Full;
+        if lazy {
+            set_synchronous(&conn, Durability::Normal).map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            replace_session(&tx, old, s)?;
+            tx.commit()
+        };
+        let r = run(&mut conn);
+        if lazy {
+            set_synchronous(&conn, Durability::Full).map_err(|e| self.err(e))?;
+        }
+        r.map_err(|e| self.err(e))
     }
 
     fn get_web_session(&self, hash: &[u8; 32], now: UnixTime) -> Result<Option<WebSession>> {
         let conn = self.conn();
-        conn.query_row(
-            "SELECT hash, user_name, data, created_at, expires_at FROM oidc_web_sessions \
-             WHERE hash = ?1 AND expires_at > ?2",
-            params![&hash[..], now],
-            |r| {
-                Ok(WebSession {
-                    hash: hash32(r.get(0)?)?,
-                    user: r.get(1)?,
-                    data: r.get(2)?,
-                    created_at: r.get(3)?,
-                    expires_at: r.get(4)?,
-                })
-            },
-        )
+        let mut st = conn
+            .prepare_cached(
+                "SELECT hash, user_name, data, created_at, expires_at FROM oidc_web_sessions \
+                 WHERE hash = ?1 AND expires_at > ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_row(params![&hash[..], now], |r| {
+            Ok(WebSession {
+                hash: hash32(r.get(0)?)?,
+                user: r.get(1)?,
+                data: r.get(2)?,
+                created_at: r.get(3)?,
+                expires_at: r.get(4)?,
+            })
+        })
         .optional()
         .map_err(|e| self.err(e))
     }
 
     fn delete_web_session(&self, hash: &[u8; 32]) -> Result<bool> {
         let conn = self.conn();
-        let n = conn
-            .execute(
-                "DELETE FROM oidc_web_sessions WHERE hash = ?1",
-                params![&hash[..]],
-            )
-            .map_err(|e| self.err(e))?;
+        let n = delete_session(&conn, hash).map_err(|e| self.err(e))?;
         Ok(n > 0)
     }
 

@@ -208,8 +208,8 @@ async fn authorize(state: &Arc<AppState>, headers: &HeaderMap, raw: &[u8]) -> Ht
             && (v.prompt_none || v.req.login_hint.as_deref().is_none_or(|h| h == a.user))
     });
     if let Some(auth) = usable {
-        let resp = issue_code(state, &v.req, &auth).await?;
-        let cookie = web.save(state).await?;
+        let (code, resp) = new_code(state, &v.req, &auth);
+        let cookie = web.save_with_code(state, Some(code)).await?;
         return Ok(respond::with_cookie(resp, cookie));
     }
     if v.prompt_none {
@@ -385,12 +385,10 @@ fn validate(
     })
 }
 
-/// Issues a code for a completed sign-in and redirects to the client.
-pub async fn issue_code(
-    state: &Arc<AppState>,
-    req: &AuthRequest,
-    auth: &AuthContext,
-) -> HttpResult<Response> {
+/// A new code for a completed sign-in (not stored yet: the caller stores it with the session,
+/// [`Web::save_with_code`], before the response is sent) and the redirect that carries it to
+/// the client.
+pub fn new_code(state: &AppState, req: &AuthRequest, auth: &AuthContext) -> (AuthCode, Response) {
     let now = state.now();
     let code = state.token();
     let row = AuthCode {
@@ -405,14 +403,12 @@ pub async fn issue_code(
         created_at: now,
         expires_at: now + state.cfg.code_ttl_secs,
     };
-    let store = state.oidc.clone();
-    tokio::task::spawn_blocking(move || store.put_code(&row)).await??;
     let q = params::query(&[
         ("code", Some(&code)),
         ("state", req.state.as_deref()),
         ("iss", Some(&state.issuer)),
     ]);
-    Ok(redirect_to(&req.redirect_uri, &q))
+    (row, redirect_to(&req.redirect_uri, &q))
 }
 
 /// Ends a flow that cannot complete with an error sent to the client (or a page when the flow

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 use twofold_core::clock::UnixTime;
-use twofold_core::store::Store;
 use twofold_core::store::oidc::{
-    AccessToken, AuthCode, CodeUse, OidcClient, OidcStore, RefreshToken, RefreshUse, SigningKey,
-    WebSession,
+    AccessToken, AuthCode, CodeUse, IssuedTokens, OidcClient, OidcStore, RefreshToken, RefreshUse,
+    SigningKey, WebSession,
 };
+use twofold_core::store::{Commit, Store};
 use twofold_core::{Error, Result};
 
 /// [`OidcStore`] over the daemon's [`Store`].
@@ -43,6 +43,22 @@ impl OidcStore for StoreOidc {
     fn consume_code(&self, hash: &[u8; 32], now: UnixTime) -> Result<CodeUse> {
         self.s()?.consume_code(hash, now)
     }
+    fn redeem_code(
+        &self,
+        hash: &[u8; 32],
+        now: UnixTime,
+        issue: &mut dyn FnMut(&AuthCode) -> IssuedTokens,
+    ) -> Result<CodeUse> {
+        self.s()?.redeem_code(hash, now, issue)
+    }
+    fn put_code_and_session(
+        &self,
+        c: &AuthCode,
+        old: Option<&[u8; 32]>,
+        s: &WebSession,
+    ) -> Result<()> {
+        self.s()?.put_code_and_session(c, old, s)
+    }
     fn put_access_token(&self, t: &AccessToken) -> Result<()> {
         self.s()?.put_access_token(t)
     }
@@ -66,6 +82,14 @@ impl OidcStore for StoreOidc {
     }
     fn replace_web_session(&self, old: Option<&[u8; 32]>, s: &WebSession) -> Result<()> {
         self.s()?.replace_web_session(old, s)
+    }
+    fn replace_web_session_with(
+        &self,
+        old: Option<&[u8; 32]>,
+        s: &WebSession,
+        commit: Commit,
+    ) -> Result<()> {
+        self.s()?.replace_web_session_with(old, s, commit)
     }
     fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<()> {
         self.s()?.revoke_grant(grant_id, now)

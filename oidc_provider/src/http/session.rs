@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use twofold_core::clock::{UnixTime, random_bytes};
 use twofold_core::proto::{Challenge, Method};
-use twofold_core::store::oidc::{AuthContext, WebSession};
+use twofold_core::store::Commit;
+use twofold_core::store::oidc::{AuthCode, AuthContext, WebSession};
 use zeroize::Zeroizing;
 
 /// What an authorization request asked for, kept while the user signs in.
@@ -178,8 +179,9 @@ impl Web {
         {
             let hash = session_hash(state, raw);
             let store = state.oidc.clone();
-            let found =
-                tokio::task::spawn_blocking(move || store.get_web_session(&hash, now)).await??;
+            let found = state
+                .store(move || store.get_web_session(&hash, now))
+                .await??;
             if let Some(row) = found
                 && let Ok(mut data) = serde_json::from_str::<SessionData>(&row.data)
             {
@@ -232,7 +234,7 @@ impl Web {
     pub async fn destroy(self, state: &Arc<AppState>) -> Result<(), HttpError> {
         if let Some(h) = self.hash {
             let store = state.oidc.clone();
-            tokio::task::spawn_blocking(move || store.delete_web_session(&h)).await??;
+            state.store(move || store.delete_web_session(&h)).await??;
         }
         Ok(())
     }
@@ -247,8 +249,27 @@ impl Web {
     }
 
     /// Writes the session back if it changed; returns the `Set-Cookie` value to send, if any.
-    pub async fn save(mut self, state: &Arc<AppState>) -> Result<Option<HeaderValue>, HttpError> {
+    ///
+    /// A session that holds no authentication and replaces no other (a sign-in in progress) is
+    /// committed lazily ([`Commit::Lazy`]: no disk flush; after a power loss the user starts
+    /// that sign-in again). Everything else is durable.
+    pub async fn save(self, state: &Arc<AppState>) -> Result<Option<HeaderValue>, HttpError> {
+        self.save_with_code(state, None).await
+    }
+
+    /// Like [`Web::save`], storing `code` (a sign-in just completed) in the same transaction:
+    /// one durable commit for the code and the session that goes with it. The code is stored
+    /// even when the session did not change.
+    pub async fn save_with_code(
+        mut self,
+        state: &Arc<AppState>,
+        code: Option<AuthCode>,
+    ) -> Result<Option<HeaderValue>, HttpError> {
+        let store = state.oidc.clone();
         if !self.dirty && self.new_cookie.is_none() {
+            if let Some(c) = code {
+                state.store(move || store.put_code(&c)).await??;
+            }
             return Ok(None);
         }
         let raw = match self.hash {
@@ -273,8 +294,16 @@ impl Web {
             expires_at,
         };
         let retired = self.retired.take();
-        let store = state.oidc.clone();
-        tokio::task::spawn_blocking(move || store.replace_web_session(retired.as_ref(), &row))
+        let commit = if row.user.is_none() && retired.is_none() {
+            Commit::Lazy
+        } else {
+            Commit::Durable
+        };
+        state
+            .store(move || match code {
+                Some(c) => store.put_code_and_session(&c, retired.as_ref(), &row),
+                None => store.replace_web_session_with(retired.as_ref(), &row, commit),
+            })
             .await??;
         self.new_cookie = raw;
         Ok(self

@@ -24,8 +24,11 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use twofold_core::clock::UnixTime;
 use twofold_core::store::AuditEvent;
-use twofold_core::store::oidc::{AccessToken, AuthContext, CodeUse, RefreshToken, RefreshUse};
+use twofold_core::store::oidc::{
+    AccessToken, AuthCode, AuthContext, CodeUse, RefreshToken, RefreshUse,
+};
 use zeroize::Zeroizing;
 
 /// `POST /token`.
@@ -199,7 +202,46 @@ fn audit(state: &Arc<AppState>, event: &str, user: Option<String>, outcome: &str
     });
 }
 
-/// The `authorization_code` grant for an authenticated client.
+/// Why a spent code gives no tokens: wrong client, expired, another redirect URI, PKCE.
+/// Checked inside the redemption's transaction (pure and quick).
+fn check_code(
+    row: &AuthCode,
+    client: &Client,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
+    if row.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
+    }
+    if redirect_uri != Some(row.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    match (&row.code_challenge, verifier) {
+        (Some(ch), Some(v)) => pkce::verify(v, ch).map_err(OAuthError::invalid_grant),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is missing")),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent, but the authorization request had no code_challenge",
+        )),
+        (None, None) if client.is_public() => {
+            Err(OAuthError::invalid_grant("a public client must use PKCE"))
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+/// The `authorization_code` grant for an authenticated client: the code is spent and, when it
+/// passes the checks, the tokens stored, in one transaction ([`OidcStore::redeem_code`]); the ID
+/// token is signed after that commit.
 pub(crate) async fn code_grant(
     state: &Arc<AppState>,
     client: &Client,
@@ -208,18 +250,56 @@ pub(crate) async fn code_grant(
     let code = p
         .get("code")
         .ok_or_else(|| HttpError::oauth(OAuthError::invalid_request("code is missing")))?;
-    let redirect_uri = p.get("redirect_uri");
-    let verifier = p.get("code_verifier");
+    let redirect_uri = p.get("redirect_uri").map(str::to_string);
+    let verifier = p.get("code_verifier").map(str::to_string);
     let hash = state.token_hash("code", code);
     let now = state.now();
+    let issued = NewTokens::new(state);
+    let (access_hash, refresh_hash) = (issued.access_hash, issued.refresh_hash);
+    let (access_ttl, refresh_ttl) = (
+        state.cfg.access_token_ttl_secs,
+        state.cfg.refresh_token_ttl_secs,
+    );
     let store = state.oidc.clone();
-    let used = tokio::task::spawn_blocking(move || store.consume_code(&hash, now)).await??;
+    let cl = client.clone();
+    let (used, refused) = state
+        .store(move || {
+            let mut refused = None;
+            let used = store.redeem_code(&hash, now, &mut |row: &AuthCode| {
+                if let Err(e) =
+                    check_code(row, &cl, redirect_uri.as_deref(), verifier.as_deref(), now)
+                {
+                    refused = Some(e);
+                    return None;
+                }
+                let access = AccessToken {
+                    hash: access_hash,
+                    grant_id: row.grant_id.clone(),
+                    client_id: cl.id.clone(),
+                    scope: row.scope.clone(),
+                    user: row.auth.user.clone(),
+                    expires_at: now + access_ttl,
+                };
+                let refresh = RefreshToken {
+                    hash: refresh_hash,
+                    grant_id: row.grant_id.clone(),
+                    client_id: cl.id.clone(),
+                    scope: row.scope.clone(),
+                    auth: row.auth.clone(),
+                    created_at: now,
+                    expires_at: now + refresh_ttl,
+                };
+                Some((access, Some(refresh)))
+            })?;
+            twofold_core::Result::Ok((used, refused))
+        })
+        .await??;
     let row = match used {
         CodeUse::Fresh(row) => row,
         CodeUse::Replayed { grant_id } => {
             let store = state.oidc.clone();
             let g = grant_id.clone();
-            tokio::task::spawn_blocking(move || store.revoke_grant(&g, now)).await??;
+            state.store(move || store.revoke_grant(&g, now)).await??;
             audit(
                 state,
                 "oidc.code_replay",
@@ -240,52 +320,38 @@ pub(crate) async fn code_grant(
             )));
         }
     };
-    if row.client_id != client.id {
-        return Err(HttpError::oauth(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        )));
+    if let Some(e) = refused {
+        return Err(HttpError::oauth(e));
     }
-    if row.expires_at <= now {
-        return Err(HttpError::oauth(OAuthError::invalid_grant(
-            "the authorization code has expired",
-        )));
-    }
-    if redirect_uri != Some(row.redirect_uri.as_str()) {
-        return Err(HttpError::oauth(OAuthError::invalid_grant(
-            "redirect_uri differs from the authorization request",
-        )));
-    }
-    match (&row.code_challenge, verifier) {
-        (Some(ch), Some(v)) => {
-            pkce::verify(v, ch).map_err(|e| HttpError::oauth(OAuthError::invalid_grant(e)))?
-        }
-        (Some(_), None) => {
-            return Err(HttpError::oauth(OAuthError::invalid_grant(
-                "code_verifier is missing",
-            )));
-        }
-        (None, Some(_)) => {
-            return Err(HttpError::oauth(OAuthError::invalid_grant(
-                "code_verifier sent, but the authorization request had no code_challenge",
-            )));
-        }
-        (None, None) if client.is_public() => {
-            return Err(HttpError::oauth(OAuthError::invalid_grant(
-                "a public client must use PKCE",
-            )));
-        }
-        (None, None) => {}
-    }
-    respond_tokens(
+    token_response(
         state,
         client,
-        &row.grant_id,
+        &issued.access,
+        &issued.refresh,
         &row.scope,
         &row.auth,
         row.nonce.as_deref(),
-        None,
     )
-    .await
+}
+
+/// Fresh access and refresh token values with their stored hashes.
+struct NewTokens {
+    access: String,
+    access_hash: [u8; 32],
+    refresh: String,
+    refresh_hash: [u8; 32],
+}
+
+impl NewTokens {
+    fn new(state: &AppState) -> NewTokens {
+        let (access, refresh) = (state.token(), state.token());
+        NewTokens {
+            access_hash: state.token_hash("access", &access),
+            refresh_hash: state.token_hash("refresh", &refresh),
+            access,
+            refresh,
+        }
+    }
 }
 
 async fn refresh_grant(state: &Arc<AppState>, client: &Client, p: &Params) -> HttpResult<Response> {
@@ -304,20 +370,23 @@ async fn refresh_grant(state: &Arc<AppState>, client: &Client, p: &Params) -> Ht
     });
     let store = state.oidc.clone();
     let cid = client.id.clone();
-    let used = tokio::task::spawn_blocking(move || {
-        let mut next = |old: &RefreshToken| RefreshToken {
-            hash: next_hash,
-            created_at: now,
-            ..old.clone()
-        };
-        store.rotate_refresh_token(&hash, &cid, now, &mut next)
-    })
-    .await??;
+    let used = state
+        .store(move || {
+            let mut next = |old: &RefreshToken| RefreshToken {
+                hash: next_hash,
+                created_at: now,
+                ..old.clone()
+            };
+            store.rotate_refresh_token(&hash, &cid, now, &mut next)
+        })
+        .await??;
     let row = match used {
         RefreshUse::Rotated(row) => row,
         RefreshUse::Reused { grant_id } => {
             let store = state.oidc.clone();
-            tokio::task::spawn_blocking(move || store.revoke_grant(&grant_id, now)).await??;
+            state
+                .store(move || store.revoke_grant(&grant_id, now))
+                .await??;
             audit(
                 state,
                 "oidc.refresh_reuse",
@@ -356,27 +425,17 @@ async fn refresh_grant(state: &Arc<AppState>, client: &Client, p: &Params) -> Ht
             req.join(" ")
         }
     };
-    respond_tokens(
-        state,
-        client,
-        &row.grant_id,
-        &scope,
-        &row.auth,
-        None,
-        Some(next_raw),
-    )
-    .await
+    respond_tokens(state, client, &row.grant_id, &scope, &row.auth, next_raw).await
 }
 
-/// Issues an access token (and, for the code grant, the first refresh token) and answers.
+/// Issues an access token for a rotated refresh token and answers.
 async fn respond_tokens(
     state: &Arc<AppState>,
     client: &Client,
     grant_id: &str,
     scope: &str,
     auth: &AuthContext,
-    nonce: Option<&str>,
-    rotated_refresh: Option<String>,
+    refresh: String,
 ) -> HttpResult<Response> {
     let now = state.now();
     let access = state.token();
@@ -388,25 +447,22 @@ async fn respond_tokens(
         user: auth.user.clone(),
         expires_at: now + state.cfg.access_token_ttl_secs,
     };
-    let (refresh, first_refresh) = match rotated_refresh {
-        Some(r) => (r, None),
-        None => {
-            let r = state.token();
-            let row = RefreshToken {
-                hash: state.token_hash("refresh", &r),
-                grant_id: grant_id.to_string(),
-                client_id: client.id.clone(),
-                scope: scope.to_string(),
-                auth: auth.clone(),
-                created_at: now,
-                expires_at: now + state.cfg.refresh_token_ttl_secs,
-            };
-            (r, Some(row))
-        }
-    };
     let store = state.oidc.clone();
-    tokio::task::spawn_blocking(move || store.put_tokens(&at, first_refresh.as_ref())).await??;
-    let id_token = idtoken::issue(state, &client.id, auth, nonce, Some(&access))?;
+    state.store(move || store.put_tokens(&at, None)).await??;
+    token_response(state, client, &access, &refresh, scope, auth, None)
+}
+
+/// The token response for tokens already stored: the ID token is signed here.
+fn token_response(
+    state: &AppState,
+    client: &Client,
+    access: &str,
+    refresh: &str,
+    scope: &str,
+    auth: &AuthContext,
+    nonce: Option<&str>,
+) -> HttpResult<Response> {
+    let id_token = idtoken::issue(state, &client.id, auth, nonce, Some(access))?;
     let body = serde_json::json!({
         "access_token": access,
         "token_type": "Bearer",

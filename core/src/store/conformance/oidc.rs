@@ -3,11 +3,11 @@
 //! signing keys and purging; and 32 simultaneous redemptions of one code or one refresh token.
 
 use super::{THREADS, h, race};
-use crate::store::Store;
 use crate::store::oidc::{
-    AccessToken, AuthCode, AuthContext, CodeUse, OidcClient, OidcStore, RefreshToken, RefreshUse,
-    SigningKey, WebSession,
+    AccessToken, AuthCode, AuthContext, CodeUse, IssuedTokens, OidcClient, OidcStore, RefreshToken,
+    RefreshUse, SigningKey, WebSession,
 };
+use crate::store::{Commit, Store};
 
 fn o(store: &dyn Store) -> &dyn OidcStore {
     store
@@ -421,4 +421,142 @@ pub fn replacing_a_web_session_stores_the_new_one_and_deletes_the_old(store: &dy
     let third = WebSession { hash: h(52), ..old };
     s.replace_web_session(None, &third).unwrap();
     assert_eq!(s.get_web_session(&h(52), 50).unwrap(), Some(third));
+}
+
+/// The tokens a redemption stores for code `n`'s grant: access `n + 100`, refresh `n + 150`.
+fn issue_for(n: u8) -> impl FnMut(&AuthCode) -> IssuedTokens {
+    move |c: &AuthCode| {
+        Some((
+            access(n + 100, &c.grant_id, &c.auth.user),
+            Some(refresh(n + 150, &c.grant_id, &c.auth.user)),
+        ))
+    }
+}
+
+/// Redeeming a code spends it and stores the tokens built from it; a replay and an unknown code
+/// store nothing and never call the builder.
+pub fn redeeming_a_code_spends_it_and_stores_its_tokens(store: &dyn Store) {
+    let s = o(store);
+    s.put_code(&code(60)).unwrap();
+    match s.redeem_code(&h(60), 1_010, &mut issue_for(60)).unwrap() {
+        CodeUse::Fresh(c) => assert_eq!(*c, code(60)),
+        other => panic!("{other:?}"),
+    }
+    let at = s.get_access_token(&h(160), 1_010).unwrap().expect("stored");
+    assert_eq!(at.grant_id, "grant-60");
+    assert!(matches!(
+        s.rotate_refresh_token(&h(210), "app", 1_020, &mut successor(211))
+            .unwrap(),
+        RefreshUse::Rotated(_)
+    ));
+    let mut never = |_: &AuthCode| -> IssuedTokens { panic!("a spent code issues nothing") };
+    assert_eq!(
+        s.redeem_code(&h(60), 1_011, &mut never).unwrap(),
+        CodeUse::Replayed {
+            grant_id: "grant-60".into()
+        }
+    );
+    assert_eq!(
+        s.redeem_code(&h(61), 1_011, &mut never).unwrap(),
+        CodeUse::Unknown
+    );
+}
+
+/// A code the caller refuses (wrong client, PKCE...) stays spent, with no tokens.
+pub fn a_code_refused_at_redemption_stays_spent_without_tokens(store: &dyn Store) {
+    let s = o(store);
+    s.put_code(&code(62)).unwrap();
+    let mut refuse = |_: &AuthCode| -> IssuedTokens { None };
+    assert!(matches!(
+        s.redeem_code(&h(62), 1_010, &mut refuse).unwrap(),
+        CodeUse::Fresh(_)
+    ));
+    assert_eq!(s.get_access_token(&h(162), 1_010).unwrap(), None);
+    assert!(matches!(
+        s.redeem_code(&h(62), 1_011, &mut issue_for(62)).unwrap(),
+        CodeUse::Replayed { .. }
+    ));
+    assert_eq!(s.get_access_token(&h(162), 1_011).unwrap(), None);
+}
+
+/// One code, 32 simultaneous redemptions: one `Fresh`, and only its tokens exist.
+pub fn thirty_two_threads_redeeming_one_code_store_one_set_of_tokens(store: &dyn Store) {
+    let s = o(store);
+    s.put_code(&code(63)).unwrap();
+    let out = race(THREADS, |i| {
+        let n = u8::try_from(i).expect("THREADS fits a byte");
+        let mut issue = move |c: &AuthCode| -> IssuedTokens {
+            Some((access(n, &c.grant_id, &c.auth.user), None))
+        };
+        s.redeem_code(&h(63), 1_010, &mut issue).unwrap()
+    });
+    let winners: Vec<usize> = (0..THREADS)
+        .filter(|i| matches!(out[*i], CodeUse::Fresh(_)))
+        .collect();
+    assert_eq!(winners.len(), 1, "{out:?}");
+    for i in 0..THREADS {
+        let n = u8::try_from(i).expect("THREADS fits a byte");
+        let stored = s.get_access_token(&h(n), 1_010).unwrap().is_some();
+        assert_eq!(stored, winners[0] == i, "thread {i}");
+    }
+}
+
+/// A new code and the session that completes the sign-in are stored together; if the code
+/// cannot be stored, the old session stays and the new one is not stored.
+pub fn a_code_and_its_session_are_stored_together(store: &dyn Store) {
+    let s = o(store);
+    let old = WebSession {
+        hash: h(64),
+        user: None,
+        data: "{}".into(),
+        created_at: 1,
+        expires_at: 100,
+    };
+    s.put_web_session(&old).unwrap();
+    let new = WebSession {
+        hash: h(65),
+        user: Some("alice".into()),
+        ..old.clone()
+    };
+    s.put_code_and_session(&code(66), Some(&h(64)), &new)
+        .unwrap();
+    assert_eq!(s.get_web_session(&h(64), 50).unwrap(), None);
+    assert_eq!(s.get_web_session(&h(65), 50).unwrap(), Some(new.clone()));
+    assert!(matches!(
+        s.consume_code(&h(66), 1_010).unwrap(),
+        CodeUse::Fresh(_)
+    ));
+    // The code hash is taken: nothing changes.
+    let newer = WebSession {
+        hash: h(67),
+        ..new.clone()
+    };
+    assert!(
+        s.put_code_and_session(&code(66), Some(&h(65)), &newer)
+            .is_err()
+    );
+    assert_eq!(s.get_web_session(&h(65), 50).unwrap(), Some(new));
+    assert_eq!(s.get_web_session(&h(67), 50).unwrap(), None);
+}
+
+/// A session committed lazily reads back like any other, and later writes still work.
+pub fn a_lazily_committed_web_session_reads_back(store: &dyn Store) {
+    let s = o(store);
+    let w = WebSession {
+        hash: h(68),
+        user: None,
+        data: "{\"csrf\":\"z\"}".into(),
+        created_at: 1,
+        expires_at: 100,
+    };
+    s.replace_web_session_with(None, &w, Commit::Lazy).unwrap();
+    assert_eq!(s.get_web_session(&h(68), 50).unwrap(), Some(w.clone()));
+    let d = WebSession {
+        hash: h(69),
+        ..w.clone()
+    };
+    s.replace_web_session_with(Some(&h(68)), &d, Commit::Durable)
+        .unwrap();
+    assert_eq!(s.get_web_session(&h(68), 50).unwrap(), None);
+    assert_eq!(s.get_web_session(&h(69), 50).unwrap(), Some(d));
 }

@@ -298,3 +298,21 @@ fn tokens_and_a_session_replacement_are_written_together() {
     assert_eq!(s.get_web_session(&[22; 32], 50).unwrap(), None);
     assert_eq!(s.get_web_session(&[23; 32], 50).unwrap(), Some(new));
 }
+
+#[test]
+fn a_lazy_web_session_leaves_every_connection_at_synchronous_full() {
+    let (_dir, s) = store();
+    for n in 0..8u8 {
+        let w = WebSession {
+            hash: [n; 32],
+            user: None,
+            data: "{}".into(),
+            created_at: 1,
+            expires_at: 100,
+        };
+        s.replace_web_session_with(None, &w, Commit::Lazy).unwrap();
+    }
+    for p in s.connection_pragmas().unwrap() {
+        assert_eq!(p.synchronous, 2, "{p:?}");
+    }
+}

@@ -4,7 +4,7 @@
 //! Form posts answer with a redirect to the page of the new stage (POST-redirect-GET), except
 //! the backup codes after enrollment, which are rendered once in the response and never stored.
 
-use crate::http::authorize::{flow_error, issue_code};
+use crate::http::authorize::{flow_error, new_code};
 use crate::http::errors::{HttpError, HttpResult, OAuthError};
 use crate::http::idtoken::amr_acr;
 use crate::http::pages::{engine, render};
@@ -197,11 +197,18 @@ pub async fn complete(
             Some(i64::from(days) * 86_400),
         );
     }
-    let resp = match &flow.target {
-        Target::Authorize(req) => issue_code(state, req, &auth).await?,
-        Target::Profile => respond::no_store(Redirect::to("/profile").into_response()),
+    let (code, resp) = match &flow.target {
+        Target::Authorize(req) => {
+            let (code, resp) = new_code(state, req, &auth);
+            (Some(code), resp)
+        }
+        Target::Profile => (
+            None,
+            respond::no_store(Redirect::to("/profile").into_response()),
+        ),
     };
-    let cookie = web.save(state).await?;
+    // The code and the new session in one durable commit, before the browser is sent on.
+    let cookie = web.save_with_code(state, code).await?;
     Ok(respond::with_cookie(
         respond::with_cookie(resp, cookie),
         device_cookie,
