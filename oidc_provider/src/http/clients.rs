@@ -120,7 +120,8 @@ impl ClientRegistry {
         }
         let store = state.oidc.clone();
         let key = id.to_string();
-        let found = tokio::task::spawn_blocking(move || store.get_client(&key))
+        let found = state
+            .store(move || store.get_client(&key))
             .await??
             .map(|c| Arc::new(Client::from(c)));
         if let Ok(mut cache) = self.cache.lock() {

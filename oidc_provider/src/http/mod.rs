@@ -84,6 +84,8 @@ pub async fn build_state(
         first_factor: cfg.first_factor(),
         dummy_hash: dummy,
         discovery_json: discovery::document(&issuer).into(),
+        store_lane: (daemon.config.store.backend != "postgres")
+            .then(|| tokio::sync::Mutex::new(())),
         keyset: RwLock::new(Arc::new(jwks::keys::KeySet::empty())),
         issuer,
         secure_cookies,

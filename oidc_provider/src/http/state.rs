@@ -40,9 +40,32 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// The discovery document, serialized once.
     pub discovery_json: Arc<[u8]>,
+    /// With SQLite, the HTTP side's store operations queue here and run one at a time (see
+    /// [`AppState::store`]); `None` with PostgreSQL.
+    pub store_lane: Option<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
+    /// Runs a store operation (or an engine step) on a blocking thread.
+    ///
+    /// With SQLite the operations of the HTTP side run one at a time, in arrival order: SQLite
+    /// has a single writer anyway, and concurrent requests would otherwise wait for its lock in
+    /// the busy handler (sleep and retry), spread over the pool's connections, and make each
+    /// connection drop its page cache whenever another one wrote. Queued here they use one
+    /// warm connection. Password hashing never takes this lane; the PAM socket does not either.
+    /// With PostgreSQL (several nodes, network round trips) they run in parallel.
+    pub async fn store<T, F>(&self, f: F) -> Result<T, tokio::task::JoinError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let _turn = match &self.store_lane {
+            Some(lane) => Some(lane.lock().await),
+            None => None,
+        };
+        tokio::task::spawn_blocking(f).await
+    }
+
     /// Now, from the engine's clock.
     pub fn now(&self) -> UnixTime {
         self.daemon.engine.clock.now()

@@ -77,14 +77,15 @@ async fn userinfo(
     let hash = state.token_hash("access", &token);
     let now = state.now();
     let st = state.clone();
-    let found = tokio::task::spawn_blocking(move || -> twofold_core::Result<_> {
-        let Some(at) = st.oidc.get_access_token(&hash, now)? else {
-            return Ok(None);
-        };
-        let user = st.daemon.engine.store.get_user(&at.user)?;
-        Ok(Some((at, user)))
-    })
-    .await??;
+    let found = state
+        .store(move || -> twofold_core::Result<_> {
+            let Some(at) = st.oidc.get_access_token(&hash, now)? else {
+                return Ok(None);
+            };
+            let user = st.daemon.engine.store.get_user(&at.user)?;
+            Ok(Some((at, user)))
+        })
+        .await??;
     let Some((at, user)) = found else {
         return Err(HttpError::InvalidToken(
             "the access token is invalid, expired or revoked".into(),

@@ -84,7 +84,7 @@ where
     F: FnOnce(&Engine) -> twofold_core::Result<T> + Send + 'static,
 {
     let st = state.clone();
-    let out = tokio::task::spawn_blocking(move || f(&st.daemon.engine)).await??;
+    let out = state.store(move || f(&st.daemon.engine)).await??;
     Ok(out)
 }
 
