@@ -136,6 +136,10 @@ if want argon2; then
   start_peer argon2 argon2id
   $DRV "$LOAD" "${FLOW[@]}" --base "$BASE" -c 4 -d 5 --warmup 0 >/dev/null 2>&1 || true
   run peer argon2 flow-c4 "${FLOW[@]}" -c 4
+  stop
+  # The hash alone: twofoldd's own argon2id verify (m=19456, t=2, p=1), on the server's core.
+  echo "== argon2id verify cost alone (HASHES=${HASHES:-40})"
+  $SRV "$SEED" --hash-cost "${HASHES:-40}" | tee -a "$OUT/results.jsonl"
 fi
 stop
 
@@ -145,19 +149,37 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print("| server | config | operation | ok/s | p50 ms | p99 ms | server CPU util | server CPU ms/op | errors |")
 print("|---|---|---|---:|---:|---:|---:|---:|---:|")
 f = lambda x: "-" if x is None else "%.3f" % x
-for r in rows:
-    if "event" in r: continue
+ops = [r for r in rows if "event" not in r]
+for r in ops:
     print("| %s | %s | %s | %.1f | %s | %s | %.2f | %s | %d |" % (r["server"], r["config"], r["label"], r["ok_per_s"],
           f(r["p50_ms"]), f(r["p99_ms"]), r["server_cpu_util"], f(r["server_cpu_ms_per_op"]), r["errors"]))
 print()
-ops = {(r["config"], r["label"]): {} for r in rows if "event" not in r}
-for r in rows:
-    if "event" not in r: ops[(r["config"], r["label"])][r["server"]] = r["server_cpu_ms_per_op"]
-for (c, l), v in ops.items():
-    if v.get("twofoldd") and v.get("peer"):
-        print("- %s/%s: peer CPU per op / twofoldd CPU per op = %.2f×" % (c, l, v["peer"] / v["twofoldd"]))
+cpu = {(r["server"], r["config"], r["label"]): r["server_cpu_ms_per_op"] for r in ops}
+peer = {(c, l): v for (s, c, l), v in cpu.items() if s == "peer"}
+hashes = [r for r in rows if r.get("event") == "hash_cost"]
+ok = lambda b: "met" if b else "NOT met"
+for (s, c, l), v in cpu.items():
+    if s != "twofoldd" or not v:
+        continue
+    section, _, sync = c.partition("-")
+    p = peer.get((section, l))
+    line = "- %s %s: %.3f ms/op" % (c, l, v)
+    if p:
+        line += "; peer %.3f ms/op, peer / twofoldd = %.2f×" % (p, p / v)
+    if l.startswith(("discovery", "jwks")):
+        line += "; goal ≤ 0.025 ms: %s" % ok(v <= 0.025)
+    elif section == "plain":
+        line += "; goal ≤ 1.0 ms and ≥ 2.3× peer: %s" % ok(v <= 1.0 and (p is None or p / v >= 2.3))
+    elif section == "argon2" and hashes:
+        h = hashes[-1]["cpu_ms_per_verify"]
+        line += "; argon2id verify alone %.3f ms, flow − hash = %.3f ms; goal ≤ 1.5 ms: %s" % (h, v - h, ok(v - h <= 1.5))
+    print(line)
 for r in rows:
     if r.get("event") == "idle":
-        print("- idle RSS %s (%s): %.1f MiB" % (r["server"], r["config"], r["rss_kb"] / 1024))
+        mib = r["rss_kb"] / 1024
+        goal = "; goal ≤ 20 MiB: %s" % ok(mib <= 20) if r["server"] == "twofoldd" else ""
+        print("- idle RSS %s (%s): %.1f MiB%s" % (r["server"], r["config"], mib, goal))
+for h in hashes:
+    print("- argon2id verify alone (m=19456, t=2, p=1, n=%d, server core): %.3f ms CPU, %.3f ms wall" % (h["n"], h["cpu_ms_per_verify"], h["wall_ms_per_verify"]))
 PY
 echo "results in $OUT"

@@ -8,6 +8,13 @@
 //! - the confidential client `bench-client` (secret `bench-secret-0123456789abcdef0123456789abcdef`,
 //!   redirect `http://127.0.0.1:3099/cb`);
 //! - settings with two-factor authentication off (the peer's plain configuration has none).
+//!
+//!   oidc-bench-seed --hash-cost N
+//!
+//! measures what the flow's password check costs alone: N argon2id verifications of `password`
+//! with the product's parameters (twofoldd's own `verify_password`, m=19456, t=2, p=1), CPU
+//! time of this thread (`/proc/thread-self/schedstat`), printed as one JSON line. Run it pinned
+//! to the server's core.
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -15,8 +22,40 @@ use twofold_core::store::Store;
 use twofold_core::store::oidc::{OidcClient, OidcStore};
 use twofold_core::store::sqlite::SqliteStore;
 
+/// CPU time this thread has run, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("reading /proc/thread-self/schedstat")
+}
+
+fn hash_cost(n: usize) {
+    let hash = twofoldd::http::first_factor::hash_password("password", &[9u8; 16]).expect("hash");
+    // One untimed run: first-touch page faults of the 19 MiB block.
+    assert!(twofoldd::http::first_factor::verify_password(
+        "password", &hash
+    ));
+    let (c0, t0) = (thread_cpu_ns(), std::time::Instant::now());
+    for _ in 0..n {
+        assert!(twofoldd::http::first_factor::verify_password(
+            "password", &hash
+        ));
+    }
+    let (cpu, wall) = (thread_cpu_ns() - c0, t0.elapsed());
+    println!(
+        "{{\"event\":\"hash_cost\",\"n\":{n},\"cpu_ms_per_verify\":{:.3},\"wall_ms_per_verify\":{:.3}}}",
+        cpu as f64 / 1e6 / n as f64,
+        wall.as_secs_f64() * 1e3 / n as f64
+    );
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
+    if a.len() == 3 && a[1] == "--hash-cost" {
+        hash_cost(a[2].parse().expect("N"));
+        return;
+    }
     if a.len() != 4 {
         eprintln!("usage: oidc-bench-seed DB USERS owasp|cheap");
         std::process::exit(2);
