@@ -87,7 +87,7 @@ impl fmt::Display for Method {
     }
 }
 
-/// A code typed by a user. Its `Debug` never shows the value.
+/// A code typed by a user. Its `Debug` never shows the value; its memory is wiped on drop.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Code(String);
@@ -106,6 +106,13 @@ impl Code {
 impl fmt::Debug for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Code([redacted])")
+    }
+}
+
+impl Drop for Code {
+    /// A code may still be valid (a backup code, an SMS code): wipe it from memory when done.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
