@@ -89,11 +89,8 @@ pub fn build(cfg: Config, demo: bool) -> Result<Arc<Daemon>, DaemonError> {
         })?;
     let store = open_store(&cfg)?;
     // A database that already holds secrets must never get a fresh key silently.
-    let has_secrets = store
-        .list_users(None)?
-        .iter()
-        .any(|u| u.totp_secret.is_some())
-        || delivery::holds_sealed_secrets(store.as_ref())?;
+    let has_secrets =
+        store.holds_totp_secrets()? || delivery::holds_sealed_secrets(store.as_ref())?;
     let keys = Keyring::load_or_create(&cfg.key_path(), &OsRng, has_secrets)?;
     let keys = Arc::new(keys);
     let clock: Arc<dyn twofold_core::clock::Clock> = Arc::new(SystemClock);

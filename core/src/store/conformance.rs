@@ -148,6 +148,7 @@ macro_rules! store_conformance_tests {
             a_totp_step_is_accepted_once_and_no_earlier_step_ever_again,
             totp_steps_are_refused_for_users_not_enrolled,
             reset_deletes_the_secret_and_the_backup_codes,
+            holding_totp_secrets_follows_pending_secrets_and_resets,
             reset_pending_resets_only_pending_users,
             contact_details_round_trip_and_none_leaves_a_field_as_it_is,
             clearing_a_contact_field_clears_only_that_field,

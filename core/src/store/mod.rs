@@ -489,6 +489,14 @@ pub trait Store: Send + Sync {
     fn ensure_user(&self, name: &str, now: UnixTime) -> Result<UserRecord>;
     /// Every user, ordered by name, optionally only those with `status`.
     fn list_users(&self, status: Option<EnrollmentStatus>) -> Result<Vec<UserRecord>>;
+    /// Whether any user holds an (encrypted) TOTP secret: then the key file that sealed it
+    /// must not be replaced. The default lists the users; backends answer with one query.
+    fn holds_totp_secrets(&self) -> Result<bool> {
+        Ok(self
+            .list_users(None)?
+            .iter()
+            .any(|u| u.totp_secret.is_some()))
+    }
     /// Stores a freshly issued encrypted secret and makes the user pending (replaces any earlier
     /// pending secret; refused with `Conflict` if the user is already enrolled).
     fn set_pending_secret(&self, name: &str, ciphertext: &[u8], now: UnixTime) -> Result<()>;

@@ -169,6 +169,25 @@ pub fn reset_deletes_the_secret_and_the_backup_codes(store: &dyn Store) {
     assert!(store.confirm_enrollment("alice", 3, T0).unwrap());
 }
 
+/// A store holds TOTP secrets from the first pending secret until the last one is reset.
+pub fn holding_totp_secrets_follows_pending_secrets_and_resets(store: &dyn Store) {
+    assert!(!store.holds_totp_secrets().unwrap());
+    new_user(store, "alice");
+    assert!(
+        !store.holds_totp_secrets().unwrap(),
+        "a user without a secret"
+    );
+    store
+        .set_pending_secret("alice", b"k1:ciphertext", T0)
+        .unwrap();
+    assert!(store.holds_totp_secrets().unwrap(), "a pending secret");
+    enrolled_user(store, "bob", 7);
+    assert!(store.reset_enrollment("alice").unwrap());
+    assert!(store.holds_totp_secrets().unwrap(), "bob is still enrolled");
+    assert!(store.reset_enrollment("bob").unwrap());
+    assert!(!store.holds_totp_secrets().unwrap());
+}
+
 /// `reset_pending` resets pending users only, returns their names sorted, and leaves others.
 pub fn reset_pending_resets_only_pending_users(store: &dyn Store) {
     enrolled_user(store, "alice", 1);

@@ -285,6 +285,21 @@ impl Store for PgStore {
         })
     }
 
+    fn holds_totp_secrets(&self) -> Result<bool> {
+        self.run(move |db| async move {
+            let rows = db
+                .query(
+                    "SELECT EXISTS (SELECT 1 FROM users WHERE totp_secret IS NOT NULL)",
+                    &[],
+                )
+                .await?;
+            match rows.first() {
+                Some(r) => db.get(r, 0),
+                None => Ok(false),
+            }
+        })
+    }
+
     fn backup_codes_left(&self, name: &str) -> Result<u32> {
         let name = own(name);
         self.run(move |db| async move {

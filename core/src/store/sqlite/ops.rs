@@ -149,6 +149,13 @@ impl Store for SqliteStore {
         )
     }
 
+    fn holds_totp_secrets(&self) -> Result<bool> {
+        self.with(|c| {
+            c.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE totp_secret IS NOT NULL)")?
+                .query_row([], |r| r.get(0))
+        })
+    }
+
     fn load_settings(&self) -> Result<VersionedSettings> {
         let row = self.with(|c| {
             c.prepare_cached("SELECT version, document FROM settings WHERE id = 1")?
