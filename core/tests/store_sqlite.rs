@@ -107,6 +107,49 @@ fn lazy_commits_leave_every_connection_at_synchronous_full() {
 }
 
 #[test]
+fn a_lazy_batch_that_panics_rolls_back_and_leaves_the_connection_at_full() {
+    use twofold_core::proto::Method;
+    use twofold_core::store::conformance::session;
+    use twofold_core::store::{Failure, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    new_user(&store, "alice");
+    store
+        .apply(&[Write::CreateSession(session(
+            "s1",
+            "alice",
+            Method::AuthenticatorApp,
+        ))])
+        .unwrap();
+    let fail = Failure {
+        user: "alice".into(),
+        session: "s1".into(),
+        max_attempts: Some(3),
+    };
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.record_failure_then(&fail, std::sync::Arc::new(|_| panic!("a writer bug")))
+    }));
+    assert!(unwound.is_err());
+    // Nothing of the batch is kept, and every connection flushes its commits again.
+    assert_eq!(
+        store
+            .get_user("alice")
+            .unwrap()
+            .unwrap()
+            .consecutive_failures,
+        0
+    );
+    for p in store.connection_pragmas().unwrap() {
+        assert_eq!(p.synchronous, 2, "a connection was left at {p:?}");
+    }
+    // The store goes on working.
+    let counts = store
+        .record_failure_then(&fail, std::sync::Arc::new(|_| Vec::new()))
+        .unwrap();
+    assert_eq!(counts.failures, 1);
+}
+
+#[test]
 fn a_new_database_file_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

@@ -120,15 +120,18 @@ impl SqliteStore {
         f: impl FnOnce(&mut Transaction<'_>) -> rusqlite::Result<Result<(T, bool)>>,
     ) -> Result<T> {
         let (_turn, mut c) = self.write_conn();
-        let lazy = commit == Commit::Lazy && self.durability() == Durability::Full;
-        if lazy {
+        if commit == Commit::Lazy && self.durability() == Durability::Full {
             set_synchronous(&c, Durability::Normal).map_err(|e| self.err(e))?;
+            let mut lazy = LazyGuard {
+                conn: &mut c,
+                armed: true,
+            };
+            let r = Self::run_batch(lazy.conn, f);
+            lazy.armed = false;
+            set_synchronous(lazy.conn, Durability::Full).map_err(|e| self.err(e))?;
+            return r.map_err(|e| self.err(e))?;
         }
-        let r = Self::run_batch(&mut c, f);
-        if lazy {
-            set_synchronous(&c, Durability::Full).map_err(|e| self.err(e))?;
-        }
-        r.map_err(|e| self.err(e))?
+        Self::run_batch(&mut c, f).map_err(|e| self.err(e))?
     }
 
     fn run_batch<T>(
@@ -219,6 +222,24 @@ impl SqliteStore {
                 Applied::SessionNotOpen(e) | Applied::Refused(e) => Err(e),
             })
         })
+    }
+}
+
+/// Sets a lazily committing connection back to FULL if the batch unwound (a panic) before it
+/// could be set back in order: no later write on it may skip the flush.
+struct LazyGuard<'a> {
+    conn: &'a mut Connection,
+    armed: bool,
+}
+
+impl Drop for LazyGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            let _ = set_synchronous(self.conn, Durability::Full);
+        }
     }
 }
 
