@@ -121,7 +121,7 @@ impl ClientRegistry {
         let store = state.oidc.clone();
         let key = id.to_string();
         let found = state
-            .store(move || store.get_client(&key))
+            .store_read(move || store.get_client(&key))
             .await??
             .map(|c| Arc::new(Client::from(c)));
         if let Ok(mut cache) = self.cache.lock() {

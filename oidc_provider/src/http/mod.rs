@@ -84,8 +84,7 @@ pub async fn build_state(
         first_factor: cfg.first_factor(),
         dummy_hash: dummy,
         discovery_json: discovery::document(&issuer).into(),
-        store_lane: (daemon.config.store.backend != "postgres")
-            .then(|| tokio::sync::Mutex::new(())),
+        store_mode: state::StoreMode::for_store(&daemon.config.store),
         keyset: RwLock::new(Arc::new(jwks::keys::KeySet::empty())),
         issuer,
         secure_cookies,

@@ -180,7 +180,7 @@ impl Web {
             let hash = session_hash(state, raw);
             let store = state.oidc.clone();
             let found = state
-                .store(move || store.get_web_session(&hash, now))
+                .store_read(move || store.get_web_session(&hash, now))
                 .await??;
             if let Some(row) = found
                 && let Ok(mut data) = serde_json::from_str::<SessionData>(&row.data)

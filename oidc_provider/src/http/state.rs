@@ -14,6 +14,35 @@ use twofold_core::clock::{Rng, UnixTime};
 use twofold_core::crypto::Keyring;
 use twofold_core::store::oidc::OidcStore;
 
+/// How the HTTP side runs its store operations.
+#[derive(Debug)]
+pub enum StoreMode {
+    /// PostgreSQL (network round trips, several nodes): each on a blocking thread, in parallel.
+    Parallel,
+    /// SQLite: one at a time, in arrival order, through this lane.
+    Lane {
+        /// The lane.
+        turn: tokio::sync::Mutex<()>,
+        /// Commits wait for a disk flush (`synchronous=FULL`): writes run on a blocking thread.
+        /// Otherwise (`NORMAL`) writes, like reads, run in place: they take microseconds.
+        flush: bool,
+    },
+}
+
+impl StoreMode {
+    /// The mode for the daemon's store configuration.
+    pub fn for_store(cfg: &crate::config::StoreConfig) -> StoreMode {
+        if cfg.backend == "postgres" {
+            StoreMode::Parallel
+        } else {
+            StoreMode::Lane {
+                turn: tokio::sync::Mutex::new(()),
+                flush: cfg.sqlite_synchronous != "normal",
+            }
+        }
+    }
+}
+
 /// Shared state of the HTTP listener.
 pub struct AppState {
     /// The daemon (engine, store, configuration).
@@ -40,30 +69,54 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// The discovery document, serialized once.
     pub discovery_json: Arc<[u8]>,
-    /// With SQLite, the HTTP side's store operations queue here and run one at a time (see
-    /// [`AppState::store`]); `None` with PostgreSQL.
-    pub store_lane: Option<tokio::sync::Mutex<()>>,
+    /// How the HTTP side runs its store operations (see [`AppState::store`]).
+    pub store_mode: StoreMode,
 }
 
 impl AppState {
-    /// Runs a store operation (or an engine step) on a blocking thread.
+    /// Runs a store operation that may write (or an engine step).
     ///
     /// With SQLite the operations of the HTTP side run one at a time, in arrival order: SQLite
     /// has a single writer anyway, and concurrent requests would otherwise wait for its lock in
     /// the busy handler (sleep and retry), spread over the pool's connections, and make each
     /// connection drop its page cache whenever another one wrote. Queued here they use one
-    /// warm connection. Password hashing never takes this lane; the PAM socket does not either.
-    /// With PostgreSQL (several nodes, network round trips) they run in parallel.
+    /// warm connection. A write that waits for a disk flush (`synchronous=FULL`) runs on a
+    /// blocking thread; without flushes it runs in place (no thread hand-off). Password
+    /// hashing never takes this lane; the PAM socket does not either. With PostgreSQL every
+    /// operation runs on a blocking thread, in parallel.
     pub async fn store<T, F>(&self, f: F) -> Result<T, tokio::task::JoinError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let _turn = match &self.store_lane {
-            Some(lane) => Some(lane.lock().await),
-            None => None,
-        };
-        tokio::task::spawn_blocking(f).await
+        match &self.store_mode {
+            StoreMode::Parallel => tokio::task::spawn_blocking(f).await,
+            StoreMode::Lane { turn, flush } => {
+                let _turn = turn.lock().await;
+                if *flush {
+                    tokio::task::spawn_blocking(f).await
+                } else {
+                    Ok(f())
+                }
+            }
+        }
+    }
+
+    /// Runs a store operation that only reads: in place with SQLite (after its turn in the
+    /// lane: a point lookup on a warm connection takes microseconds), on a blocking thread with
+    /// PostgreSQL.
+    pub async fn store_read<T, F>(&self, f: F) -> Result<T, tokio::task::JoinError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        match &self.store_mode {
+            StoreMode::Parallel => tokio::task::spawn_blocking(f).await,
+            StoreMode::Lane { turn, .. } => {
+                let _turn = turn.lock().await;
+                Ok(f())
+            }
+        }
     }
 
     /// Now, from the engine's clock.
@@ -193,5 +246,32 @@ impl AppState {
     pub fn token_hash(&self, kind: &str, raw: &str) -> [u8; 32] {
         self.keys()
             .mac(&format!("twofold oidc {kind} v1"), &[raw.as_bytes()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoreConfig;
+
+    fn mode(backend: &str, sync: &str) -> StoreMode {
+        StoreMode::for_store(&StoreConfig {
+            backend: backend.into(),
+            sqlite_synchronous: sync.into(),
+            ..StoreConfig::default()
+        })
+    }
+
+    #[test]
+    fn sqlite_takes_turns_and_flushing_writes_leave_the_runtime_thread() {
+        assert!(matches!(
+            mode("sqlite", "full"),
+            StoreMode::Lane { flush: true, .. }
+        ));
+        assert!(matches!(
+            mode("sqlite", "normal"),
+            StoreMode::Lane { flush: false, .. }
+        ));
+        assert!(matches!(mode("postgres", "full"), StoreMode::Parallel));
     }
 }

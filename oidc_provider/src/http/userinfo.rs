@@ -78,7 +78,7 @@ async fn userinfo(
     let now = state.now();
     let st = state.clone();
     let found = state
-        .store(move || -> twofold_core::Result<_> {
+        .store_read(move || -> twofold_core::Result<_> {
             let Some(at) = st.oidc.get_access_token(&hash, now)? else {
                 return Ok(None);
             };
