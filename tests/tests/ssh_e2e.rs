@@ -116,8 +116,7 @@ fn publickey_then_code_is_accepted() {
     let l = ssh_login(sshd.port, &user.name, &[&code], Some(&client_key));
     assert_eq!(l.status, 0, "{}\nsshd:\n{}", l.output, sshd.log());
     assert!(
-        sshd.log().contains("Partial publickey")
-            && sshd.log().contains("Accepted keyboard-interactive/pam"),
+        sshd.logged("Partial publickey") && sshd.logged("Accepted keyboard-interactive/pam"),
         "{}",
         sshd.log()
     );
@@ -188,7 +187,7 @@ fn a_killed_daemon_refuses_logins_until_it_is_restarted() {
     assert!(l.output.contains("Password: "), "{}", l.output);
     assert!(!l.output.contains("Verification code"), "{}", l.output);
     assert!(
-        sshd.log().contains("Failed keyboard-interactive/pam"),
+        sshd.logged("Failed keyboard-interactive/pam"),
         "{}",
         sshd.log()
     );

@@ -138,6 +138,20 @@ impl TestSshd {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }
+
+    /// Whether sshd's log contains `text` within 10 s. sshd's per-connection process can
+    /// write its verdict after the client has already gone, so a test waits for it.
+    #[allow(dead_code)]
+    pub fn logged(&self, text: &str) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if self.log().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
 }
 
 impl Drop for TestSshd {
