@@ -4,6 +4,7 @@
 use crate::Daemon;
 use crate::http::clients::ClientRegistry;
 use crate::http::config::{FirstFactor, HttpConfig};
+use crate::http::errors::HttpError;
 use crate::http::hashpool::HashPool;
 use crate::http::jwks::keys::{self, KeySet, Rotation};
 use crate::http::throttle::{Purpose, Throttle};
@@ -23,10 +24,57 @@ pub enum StoreMode {
     Lane {
         /// The lane.
         turn: tokio::sync::Mutex<()>,
-        /// Commits wait for a disk flush (`synchronous=FULL`): writes run on a blocking thread.
-        /// Otherwise (`NORMAL`) writes, like reads, run in place: they take microseconds.
-        flush: bool,
+        /// Commits wait for a disk flush (`synchronous=FULL`): writes run on this thread (they
+        /// take turns anyway, so one thread is enough). `None` (`NORMAL`): writes, like reads,
+        /// run in place: they take microseconds.
+        flusher: Option<Flusher>,
     },
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The thread that runs the lane's flushing writes: one warm thread instead of a blocking-pool
+/// thread per call (which, handed over back to back, kept growing the pool).
+#[derive(Debug)]
+pub struct Flusher {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Flusher {
+    /// Starts the thread; it ends when the state is dropped. `None` if it cannot start (the
+    /// writes then go to the blocking pool).
+    fn start() -> Option<Flusher> {
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("twofold-store".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })
+            .ok()?;
+        Some(Flusher { jobs })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, HttpError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = reply.send(out);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| HttpError::Internal("the store thread has stopped".into()))?;
+        match answer.await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) => Err(HttpError::Internal("a store operation panicked".into())),
+            Err(_) => Err(HttpError::Internal("the store thread has stopped".into())),
+        }
+    }
 }
 
 impl StoreMode {
@@ -37,7 +85,11 @@ impl StoreMode {
         } else {
             StoreMode::Lane {
                 turn: tokio::sync::Mutex::new(()),
-                flush: cfg.sqlite_synchronous != "normal",
+                flusher: if cfg.sqlite_synchronous == "normal" {
+                    None
+                } else {
+                    Flusher::start()
+                },
             }
         }
     }
@@ -80,23 +132,22 @@ impl AppState {
     /// has a single writer anyway, and concurrent requests would otherwise wait for its lock in
     /// the busy handler (sleep and retry), spread over the pool's connections, and make each
     /// connection drop its page cache whenever another one wrote. Queued here they use one
-    /// warm connection. A write that waits for a disk flush (`synchronous=FULL`) runs on a
-    /// blocking thread; without flushes it runs in place (no thread hand-off). Password
+    /// warm connection. A write that waits for a disk flush (`synchronous=FULL`) runs on the
+    /// lane's own thread ([`Flusher`]); without flushes it runs in place (no thread hand-off). Password
     /// hashing never takes this lane; the PAM socket does not either. With PostgreSQL every
     /// operation runs on a blocking thread, in parallel.
-    pub async fn store<T, F>(&self, f: F) -> Result<T, tokio::task::JoinError>
+    pub async fn store<T, F>(&self, f: F) -> Result<T, HttpError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
         match &self.store_mode {
-            StoreMode::Parallel => tokio::task::spawn_blocking(f).await,
-            StoreMode::Lane { turn, flush } => {
+            StoreMode::Parallel => Ok(tokio::task::spawn_blocking(f).await?),
+            StoreMode::Lane { turn, flusher } => {
                 let _turn = turn.lock().await;
-                if *flush {
-                    tokio::task::spawn_blocking(f).await
-                } else {
-                    Ok(f())
+                match flusher {
+                    Some(t) => t.run(f).await,
+                    None => Ok(f()),
                 }
             }
         }
@@ -105,13 +156,13 @@ impl AppState {
     /// Runs a store operation that only reads: in place with SQLite (after its turn in the
     /// lane: a point lookup on a warm connection takes microseconds), on a blocking thread with
     /// PostgreSQL.
-    pub async fn store_read<T, F>(&self, f: F) -> Result<T, tokio::task::JoinError>
+    pub async fn store_read<T, F>(&self, f: F) -> Result<T, HttpError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
         match &self.store_mode {
-            StoreMode::Parallel => tokio::task::spawn_blocking(f).await,
+            StoreMode::Parallel => Ok(tokio::task::spawn_blocking(f).await?),
             StoreMode::Lane { turn, .. } => {
                 let _turn = turn.lock().await;
                 Ok(f())
@@ -262,15 +313,31 @@ mod tests {
         })
     }
 
+    #[tokio::test]
+    async fn the_store_thread_answers_and_survives_a_panic() {
+        let Some(t) = Flusher::start() else {
+            panic!("no thread")
+        };
+        assert_eq!(t.run(|| 41 + 1).await.unwrap(), 42);
+        assert!(matches!(
+            t.run(|| -> u8 { panic!("boom") }).await,
+            Err(HttpError::Internal(_))
+        ));
+        assert_eq!(t.run(|| "still here").await.unwrap(), "still here");
+    }
+
     #[test]
     fn sqlite_takes_turns_and_flushing_writes_leave_the_runtime_thread() {
         assert!(matches!(
             mode("sqlite", "full"),
-            StoreMode::Lane { flush: true, .. }
+            StoreMode::Lane {
+                flusher: Some(_),
+                ..
+            }
         ));
         assert!(matches!(
             mode("sqlite", "normal"),
-            StoreMode::Lane { flush: false, .. }
+            StoreMode::Lane { flusher: None, .. }
         ));
         assert!(matches!(mode("postgres", "full"), StoreMode::Parallel));
     }
