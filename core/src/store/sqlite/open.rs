@@ -275,6 +275,9 @@ pub(super) fn recorded_version(conn: &Connection) -> rusqlite::Result<i64> {
 fn configure(conn: &Connection, options: &SqliteOptions, location: &str) -> Result<()> {
     let e = |e: rusqlite::Error| map_err(location, e);
     conn.busy_timeout(options.busy_timeout).map_err(e)?;
+    // The engine's, delivery's and the provider's statements together are more than rusqlite's
+    // default of 16: keep them all prepared.
+    conn.set_prepared_statement_cache_capacity(128);
     conn.execute_batch("PRAGMA foreign_keys = ON").map_err(e)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
