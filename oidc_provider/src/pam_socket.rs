@@ -17,7 +17,7 @@ use crate::Daemon;
 use crate::config::PamConfig;
 use std::io::{self, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -93,7 +93,7 @@ pub async fn serve(
 
 /// Ends every `accept(2)` in progress: `shutdown(2)` on the listener wakes them on Linux; a
 /// connection per thread is the fallback (each one sees the stop flag when it wakes).
-fn wake_acceptors(listener: &UnixListener, path: &PathBuf, threads: usize) {
+fn wake_acceptors(listener: &UnixListener, path: &Path, threads: usize) {
     let _ = rustix::net::shutdown(listener, rustix::net::Shutdown::Both);
     for _ in 0..threads {
         if UnixStream::connect(path).is_err() {

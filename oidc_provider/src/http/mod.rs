@@ -29,6 +29,7 @@ pub mod state;
 pub mod throttle;
 pub mod token;
 pub mod userinfo;
+pub mod workers;
 
 pub use config::HttpConfig;
 
@@ -53,6 +54,9 @@ pub enum StartError {
     /// Keys or the store failed.
     #[error("{0}")]
     Keys(String),
+    /// A thread of the HTTP side could not start.
+    #[error("cannot start a thread: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 /// Builds the shared state: issuer, OIDC store, keys (created or rotated as due), clients.
@@ -80,11 +84,11 @@ pub async fn build_state(
         oidc: Arc::new(oidc_store::StoreOidc(daemon.engine.store.clone())),
         clients: clients::ClientRegistry::new(&cfg.clients),
         throttle: throttle::Throttle::new(cfg.signin_per_minute, cfg.token_per_minute),
-        pool: hashpool::HashPool::new(threads, cfg.hash_queue),
+        pool: hashpool::HashPool::new(threads, cfg.hash_queue)?,
         first_factor: cfg.first_factor(),
         dummy_hash: dummy,
         discovery_json: discovery::document(&issuer).into(),
-        store_mode: state::StoreMode::for_store(&daemon.config.store),
+        store_mode: state::StoreMode::for_store(&daemon.config.store)?,
         keyset: RwLock::new(Arc::new(jwks::keys::KeySet::empty())),
         issuer,
         secure_cookies,

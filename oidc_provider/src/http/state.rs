@@ -8,6 +8,7 @@ use crate::http::errors::HttpError;
 use crate::http::hashpool::HashPool;
 use crate::http::jwks::keys::{self, KeySet, Rotation};
 use crate::http::throttle::{Purpose, Throttle};
+use crate::http::workers::Workers;
 use axum::http::{HeaderMap, HeaderValue};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -24,63 +25,17 @@ pub enum StoreMode {
     Lane {
         /// The lane.
         turn: tokio::sync::Mutex<()>,
-        /// Commits wait for a disk flush (`synchronous=FULL`): writes run on this thread (they
-        /// take turns anyway, so one thread is enough). `None` (`NORMAL`): writes, like reads,
+        /// Commits wait for a disk flush (`synchronous=FULL`): writes run on this one thread
+        /// (they take turns anyway). `None` (`NORMAL`): writes, like reads,
         /// run in place: they take microseconds.
-        flusher: Option<Flusher>,
+        flusher: Option<Workers>,
     },
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The thread that runs the lane's flushing writes: one warm thread instead of a blocking-pool
-/// thread per call (which, handed over back to back, kept growing the pool).
-#[derive(Debug)]
-pub struct Flusher {
-    jobs: std::sync::mpsc::Sender<Job>,
-}
-
-impl Flusher {
-    /// Starts the thread; it ends when the state is dropped. `None` if it cannot start (the
-    /// writes then go to the blocking pool).
-    fn start() -> Option<Flusher> {
-        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("twofold-store".into())
-            .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    job();
-                }
-            })
-            .ok()?;
-        Some(Flusher { jobs })
-    }
-
-    async fn run<T, F>(&self, f: F) -> Result<T, HttpError>
-    where
-        T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
-    {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            let _ = reply.send(out);
-        });
-        self.jobs
-            .send(job)
-            .map_err(|_| HttpError::Internal("the store thread has stopped".into()))?;
-        match answer.await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(_)) => Err(HttpError::Internal("a store operation panicked".into())),
-            Err(_) => Err(HttpError::Internal("the store thread has stopped".into())),
-        }
-    }
-}
-
 impl StoreMode {
-    /// The mode for the daemon's store configuration.
-    pub fn for_store(cfg: &crate::config::StoreConfig) -> StoreMode {
-        if cfg.backend == "postgres" {
+    /// The mode for the daemon's store configuration. Fails if the store thread cannot start.
+    pub fn for_store(cfg: &crate::config::StoreConfig) -> std::io::Result<StoreMode> {
+        Ok(if cfg.backend == "postgres" {
             StoreMode::Parallel
         } else {
             StoreMode::Lane {
@@ -88,10 +43,12 @@ impl StoreMode {
                 flusher: if cfg.sqlite_synchronous == "normal" {
                     None
                 } else {
-                    Flusher::start()
+                    // One warm thread instead of a blocking-pool thread per call (which, handed
+                    // over back to back, kept growing the pool).
+                    Some(Workers::start("twofold-store", 1)?)
                 },
             }
-        }
+        })
     }
 }
 
@@ -129,11 +86,11 @@ impl AppState {
     /// Runs a store operation that may write (or an engine step).
     ///
     /// With SQLite the operations of the HTTP side run one at a time, in arrival order: SQLite
-    /// has a single writer anyway, and concurrent requests would otherwise wait for its lock in
-    /// the busy handler (sleep and retry), spread over the pool's connections, and make each
-    /// connection drop its page cache whenever another one wrote. Queued here they use one
-    /// warm connection. A write that waits for a disk flush (`synchronous=FULL`) runs on the
-    /// lane's own thread ([`Flusher`]); without flushes it runs in place (no thread hand-off). Password
+    /// has a single writer anyway (the store's own writer turn orders the writes of the whole
+    /// daemon), and concurrent requests would otherwise spread over the pool's connections and
+    /// make each connection drop its page cache whenever another one wrote. Queued here they
+    /// use one warm connection. A write that waits for a disk flush (`synchronous=FULL`) runs on the
+    /// lane's own thread; without flushes it runs in place (no thread hand-off). Password
     /// hashing never takes this lane; the PAM socket does not either. With PostgreSQL every
     /// operation runs on a blocking thread, in parallel.
     pub async fn store<T, F>(&self, f: F) -> Result<T, HttpError>
@@ -311,19 +268,7 @@ mod tests {
             sqlite_synchronous: sync.into(),
             ..StoreConfig::default()
         })
-    }
-
-    #[tokio::test]
-    async fn the_store_thread_answers_and_survives_a_panic() {
-        let Some(t) = Flusher::start() else {
-            panic!("no thread")
-        };
-        assert_eq!(t.run(|| 41 + 1).await.unwrap(), 42);
-        assert!(matches!(
-            t.run(|| -> u8 { panic!("boom") }).await,
-            Err(HttpError::Internal(_))
-        ));
-        assert_eq!(t.run(|| "still here").await.unwrap(), "still here");
+        .expect("the store thread starts")
     }
 
     #[test]
