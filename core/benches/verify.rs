@@ -293,6 +293,7 @@ impl EngineRig {
             service: "sshd".into(),
             rhost: Some("192.0.2.7".into()),
             roles: vec![],
+            look_up_roles: false,
             device_token: None,
         };
         let PamReply::Enroll(o) = engine.begin(&attempt).unwrap() else {

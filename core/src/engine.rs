@@ -64,10 +64,31 @@ pub struct SignInAttempt {
     pub service: String,
     /// Remote address.
     pub rhost: Option<String>,
-    /// Roles (Unix groups or directory groups).
+    /// Roles (Unix groups or directory groups), when the caller resolved them.
     pub roles: Vec<String>,
+    /// The caller did not resolve `roles`: the engine asks its [`RoleSource`], and only when the
+    /// policy names at least one role (a lookup through NSS costs more than the rest of a
+    /// decision).
+    pub look_up_roles: bool,
     /// Raw remembered-device token from the web cookie, if any.
     pub device_token: Option<String>,
+}
+
+/// Where the roles of a user come from when a sign-in does not carry them (the daemon: the
+/// user's Unix groups through NSS).
+pub trait RoleSource: Send + Sync {
+    /// The user's roles; none when the user is unknown.
+    fn roles_of(&self, user: &str) -> Vec<String>;
+}
+
+/// A source that knows no roles (tests and tools that pass roles in the attempt).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRoles;
+
+impl RoleSource for NoRoles {
+    fn roles_of(&self, _user: &str) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Everything the engine needs, passed explicitly.
@@ -83,6 +104,8 @@ pub struct Engine {
     pub keys: Arc<Keyring>,
     /// Delivery of SMS and email codes.
     pub sender: Arc<dyn CodeSender>,
+    /// Roles of users whose sign-in does not carry them.
+    pub roles: Arc<dyn RoleSource>,
 }
 
 /// What an admin sees of one user (`twofoldctl users show`).
@@ -149,7 +172,13 @@ impl Engine {
             rng,
             keys,
             sender,
+            roles: Arc::new(NoRoles),
         }
+    }
+
+    /// The same engine, looking roles up in `roles` when a sign-in does not carry them.
+    pub fn with_role_source(self, roles: Arc<dyn RoleSource>) -> Engine {
+        Engine { roles, ..self }
     }
 
     fn now(&self) -> UnixTime {

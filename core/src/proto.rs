@@ -139,8 +139,10 @@ pub enum PamOp {
         rhost: Option<String>,
         /// PAM_TTY, if any.
         tty: Option<String>,
-        /// The user's Unix groups, resolved by the module through NSS.
-        groups: Vec<String>,
+        /// The user's groups, when the caller resolved them. `None` (what the module sends): the
+        /// daemon looks them up through NSS itself, and only when the policy names a role.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        groups: Option<Vec<String>>,
     },
     /// The user answered a challenge.
     Verify {

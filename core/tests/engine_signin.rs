@@ -542,6 +542,7 @@ fn unrecognized_devices_mode_skips_for_a_remembered_device_or_a_known_address() 
         service: "oidc:wiki".into(),
         rhost: Some("203.0.113.5".into()),
         roles: vec![],
+        look_up_roles: false,
         device_token: Some(token.clone()),
     };
     match h.engine.begin(&web).unwrap() {

@@ -64,7 +64,7 @@ fn sigkill_child(path: &Path) -> ! {
         );
         let failure = Failure {
             user: "alice".into(),
-            session: format!("f{i}"),
+            session: Some(format!("f{i}")),
             max_attempts: None,
         };
         let line =

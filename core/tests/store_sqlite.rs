@@ -26,6 +26,10 @@ fn every_pool_connection_uses_wal_synchronous_full_foreign_keys_and_a_busy_timeo
         assert_eq!(p.synchronous, 2, "FULL");
         assert_eq!(p.foreign_keys, 1);
         assert_eq!(p.busy_timeout_ms, 5000);
+        assert_eq!(
+            p.wal_autocheckpoint, 0,
+            "no checkpoint in a committing request"
+        );
     }
     assert_eq!(store.durability(), Durability::Full);
     let d = store.describe();
@@ -81,7 +85,7 @@ fn lazy_commits_leave_every_connection_at_synchronous_full() {
         .unwrap();
     let fail = |session: &str| Failure {
         user: "alice".into(),
-        session: session.into(),
+        session: Some(session.into()),
         max_attempts: Some(3),
     };
     let counts = store
@@ -123,7 +127,7 @@ fn a_lazy_batch_that_panics_rolls_back_and_leaves_the_connection_at_full() {
         .unwrap();
     let fail = Failure {
         user: "alice".into(),
-        session: "s1".into(),
+        session: Some("s1".into()),
         max_attempts: Some(3),
     };
     let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -266,4 +270,35 @@ fn bad_options_are_refused() {
         ));
     }
     assert!(!path.exists(), "nothing is created for refused options");
+}
+
+#[test]
+fn commits_reach_the_main_database_file_without_a_request_checkpointing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = SqliteStore::open(&path).unwrap();
+    for i in 0..200 {
+        store.ensure_user(&format!("user{i:03}"), T0).unwrap();
+    }
+    // `immutable=1` reads the main file alone, ignoring the WAL: the users are there only once
+    // the background checkpointer has copied them.
+    let uri = format!("file:{}?immutable=1", path.display());
+    let in_main_file = || -> i64 {
+        let c = rusqlite::Connection::open_with_flags(
+            &uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = in_main_file();
+    while seen < 200 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        seen = in_main_file();
+    }
+    assert_eq!(seen, 200, "the checkpointer copied every committed user");
+    assert_eq!(store.checkpoint_failure(), None);
+    assert!(!store.check_health().unwrap().contains("checkpoint failed"));
 }

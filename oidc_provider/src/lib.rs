@@ -12,6 +12,7 @@ pub mod admin;
 pub mod config;
 pub mod delivery;
 pub mod http;
+pub mod nss;
 pub mod pam_socket;
 pub mod startup;
 pub mod unix;
@@ -27,6 +28,9 @@ pub struct Daemon {
     pub config: Arc<config::Config>,
     /// The engine (store, clock, RNG, keys, sender).
     pub engine: Engine,
+    /// The same engine for PAM conversations: their verification sessions are held in memory
+    /// ([`twofold_core::store::held`]), everything else is the same store.
+    pub pam_engine: Engine,
     /// Started with `--demo`: a demo user and client exist.
     pub demo: bool,
 }

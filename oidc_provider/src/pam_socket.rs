@@ -251,7 +251,7 @@ fn write_frame(
 /// Runs one PAM operation on the engine. Engine errors become `Error` replies (the module fails
 /// closed on them).
 pub fn dispatch(d: &Daemon, op: PamOp) -> PamReply {
-    let e = &d.engine;
+    let e = &d.pam_engine;
     let r = match op {
         PamOp::Begin {
             user,
@@ -267,7 +267,8 @@ pub fn dispatch(d: &Daemon, op: PamOp) -> PamReply {
                 user,
                 service,
                 rhost,
-                roles: groups,
+                look_up_roles: groups.is_none(),
+                roles: groups.unwrap_or_default(),
                 device_token: None,
             })
         }

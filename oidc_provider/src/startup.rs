@@ -108,10 +108,18 @@ pub fn build(cfg: Config, demo: bool) -> Result<Arc<Daemon>, DaemonError> {
         rng,
         keys,
         sender,
+        roles: Arc::new(crate::nss::NssRoles),
+    };
+    let pam_engine = Engine {
+        store: Arc::new(twofold_core::store::held::HeldSessions::new(
+            engine.store.clone(),
+        )),
+        ..engine.clone()
     };
     Ok(Arc::new(Daemon {
         config: Arc::new(cfg),
         engine,
+        pam_engine,
         demo,
     }))
 }

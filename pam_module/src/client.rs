@@ -288,7 +288,7 @@ mod tests {
             service: "sshd".into(),
             rhost: None,
             tty: None,
-            groups: vec![],
+            groups: None,
         }
     }
 

@@ -36,8 +36,6 @@ pub struct SignIn {
     pub rhost: Option<String>,
     /// PAM_TTY.
     pub tty: Option<String>,
-    /// Unix groups from NSS.
-    pub groups: Vec<String>,
 }
 
 /// How the sign-in ended, as a PAM result.
@@ -247,7 +245,8 @@ impl Flow<'_> {
             service: who.service.clone(),
             rhost: who.rhost.clone(),
             tty: who.tty.clone(),
-            groups: who.groups.clone(),
+            // The daemon resolves groups itself, and only when the policy names a role.
+            groups: None,
         })?;
         let mut after_reject = false;
         loop {

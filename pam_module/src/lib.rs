@@ -27,7 +27,6 @@ pub mod client;
 pub mod conversation;
 pub mod display;
 pub mod flow;
-pub mod nss;
 pub mod options;
 pub mod syslog;
 
@@ -128,7 +127,6 @@ fn authenticate(pamh: &mut PamHandle, args: &[&CStr], flags: PamFlag) -> PamResu
     let rhost = item_string(pamh.get_item::<RHost>().ok().flatten().map(|s| s.0));
     let tty = item_string(pamh.get_item::<Tty>().ok().flatten().map(|s| s.0));
     let who = SignIn {
-        groups: Vec::new(),
         user,
         service: service.unwrap_or_else(|| "unknown".into()),
         rhost,
@@ -149,10 +147,6 @@ fn authenticate(pamh: &mut PamHandle, args: &[&CStr], flags: PamFlag) -> PamResu
         );
         return PamResultCode::PAM_AUTH_ERR;
     }
-    let who = SignIn {
-        groups: nss::groups_of(&who.user),
-        ..who
-    };
     let conv = match pamh.get_item::<Conv>() {
         Ok(Some(c)) => c,
         _ => {

@@ -85,7 +85,7 @@ fn begin(dir: &Path, user: &str) -> String {
             service: "sshd".into(),
             rhost: Some("192.0.2.20".into()),
             tty: None,
-            groups: vec![],
+            groups: None,
         },
     ) {
         PamReply::Challenge(c) => {

@@ -104,7 +104,7 @@ fn begin(socket: &Path, u: &User) -> Result<String, String> {
             service: "sshd".into(),
             rhost: Some("192.0.2.10".into()),
             tty: None,
-            groups: Vec::new(),
+            groups: None,
         },
     )? {
         PamReply::Challenge(c) => Ok(c.session),

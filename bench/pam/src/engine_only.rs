@@ -18,6 +18,7 @@ fn attempt(user: &str) -> SignInAttempt {
         service: "bench".into(),
         rhost: Some("192.0.2.50".into()),
         roles: Vec::new(),
+        look_up_roles: false,
         device_token: None,
     }
 }

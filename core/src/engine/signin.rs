@@ -35,10 +35,15 @@ impl Engine {
             (Some(token), Some(_)) => self.device_remembered(&a.user, token)?,
             _ => None,
         };
+        let roles = if a.look_up_roles && !f.settings.settings.roles.is_empty() {
+            self.roles.roles_of(&a.user)
+        } else {
+            a.roles.clone()
+        };
         let attempt = AttemptFacts {
             service: a.service.clone(),
             rhost: a.rhost.clone(),
-            roles: a.roles.clone(),
+            roles,
             device_remembered,
             rhost_seen: f.rhost_seen,
             now,

@@ -309,7 +309,7 @@ impl Engine {
         let counts = self.store.record_failure_then(
             &Failure {
                 user: s.user.clone(),
-                session: s.id.clone(),
+                session: Some(s.id.clone()),
                 max_attempts: max,
             },
             then,

@@ -20,6 +20,7 @@ use crate::settings::Settings;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod delivery;
+pub mod held;
 pub mod migrations;
 pub mod oidc;
 #[cfg(feature = "postgres")]
@@ -411,8 +412,10 @@ pub enum ConsumeOutcome {
 pub struct Failure {
     /// Whose consecutive-failure count goes up.
     pub user: String,
-    /// Whose invalid-attempt count goes up.
-    pub session: String,
+    /// Whose invalid-attempt count goes up; `None` when the session is not kept in the store
+    /// (a PAM conversation's session held in the daemon's memory, see [`held`]): only the
+    /// user's count moves and [`FailureCounts::attempt`] is `None`.
+    pub session: Option<String>,
     /// `max_invalid_attempts`: the session ends as locked when its count reaches it.
     pub max_attempts: Option<u32>,
 }

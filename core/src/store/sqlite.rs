@@ -18,6 +18,7 @@
 //! closed and retry later.
 
 mod batch;
+mod checkpoint;
 mod open;
 mod ops;
 mod statements;
@@ -93,6 +94,8 @@ pub struct ConnectionPragmas {
     pub foreign_keys: i64,
     /// `PRAGMA busy_timeout` in milliseconds.
     pub busy_timeout_ms: i64,
+    /// `PRAGMA wal_autocheckpoint` (0: checkpoints run on the store's own thread).
+    pub wal_autocheckpoint: i64,
 }
 
 /// The SQLite store. Cheap to share behind an `Arc`; every method may be called from any thread.
@@ -108,6 +111,8 @@ pub struct SqliteStore {
     /// each other's sleeps. SQLite's lock (and `busy_timeout`) still arbitrates between
     /// processes.
     writer: Mutex<()>,
+    /// Copies the WAL into the database file off the request path.
+    checkpointer: checkpoint::Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -181,6 +186,11 @@ impl SqliteStore {
             Err(poisoned) => poisoned.into_inner(),
         };
         (turn, self.conn())
+    }
+
+    /// Why the last background WAL checkpoint failed, if it did.
+    pub fn checkpoint_failure(&self) -> Option<String> {
+        self.checkpointer.failure()
     }
 
     /// Maps a SQLite error to the store's error, naming the file.

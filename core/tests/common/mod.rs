@@ -181,6 +181,7 @@ pub fn attempt(user: &str) -> SignInAttempt {
         service: "sshd".into(),
         rhost: Some("192.0.2.7".into()),
         roles: vec!["staff".into()],
+        look_up_roles: false,
         device_token: None,
     }
 }

@@ -1,7 +1,7 @@
 //! The roles of a web sign-in, for role exemptions in the decision.
 //!
 //! With the PAM first factor the user is a host account (local, sssd, LDAP), so the roles are
-//! its groups as NSS resolves them, like the PAM module does for SSH. Local web users have no
+//! its groups as NSS resolves them, as the daemon does for SSH sign-ins. Local web users have no
 //! groups.
 
 use crate::http::config::FirstFactor;
@@ -10,15 +10,6 @@ use crate::http::config::FirstFactor;
 pub fn of(how: &FirstFactor, user: &str) -> Vec<String> {
     match how {
         FirstFactor::Local => Vec::new(),
-        FirstFactor::Pam(_) => {
-            let Some(u) = users::get_user_by_name(user) else {
-                return Vec::new();
-            };
-            users::get_user_groups(user, u.primary_group_id())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|g| g.name().to_str().map(str::to_string))
-                .collect()
-        }
+        FirstFactor::Pam(_) => crate::nss::groups_of(user),
     }
 }

@@ -130,7 +130,7 @@ pub fn begin(d: &TestDaemon, user: &str, service: &str, rhost: Option<&str>) -> 
             service: service.into(),
             rhost: rhost.map(str::to_string),
             tty: None,
-            groups: Vec::new(),
+            groups: None,
         },
     )
 }

@@ -408,7 +408,7 @@ pub fn begin(socket: &Path, user: &str) -> Result<PamReply, String> {
             service: "sshd".into(),
             rhost: Some("192.0.2.10".into()),
             tty: None,
-            groups: Vec::new(),
+            groups: None,
         },
     )
 }

@@ -465,7 +465,7 @@ fn quoting(user: &'static str) -> FailureWrites {
 fn failure(user: &str, id: &str, max: Option<u32>) -> Failure {
     Failure {
         user: user.into(),
-        session: id.into(),
+        session: Some(id.into()),
         max_attempts: max,
     }
 }

@@ -446,18 +446,18 @@ impl PgStore {
                 .await
                 .map_err(|e| db.e(e))?;
             let failures = statements::record_failure(&db, &tx, &failure.user).await?;
-            let attempt = match statements::session_invalid_attempt(
-                &db,
-                &tx,
-                &failure.session,
-                failure.max_attempts,
-            )
-            .await
-            {
-                Ok(a) => Some(a),
-                // Ended other than locked: the user's failure still counts.
-                Err(Error::Conflict(_)) => None,
-                Err(e) => return Err(e),
+            let attempt = match failure.session.as_deref() {
+                None => None,
+                Some(id) => {
+                    match statements::session_invalid_attempt(&db, &tx, id, failure.max_attempts)
+                        .await
+                    {
+                        Ok(a) => Some(a),
+                        // Ended other than locked: the user's failure still counts.
+                        Err(Error::Conflict(_)) => None,
+                        Err(e) => return Err(e),
+                    }
+                }
             };
             let counts = FailureCounts { failures, attempt };
             let writes = then(&counts);

@@ -202,15 +202,16 @@ impl SqliteStore {
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
             };
-            let attempt = match statements::session_invalid_attempt(
-                tx,
-                &failure.session,
-                failure.max_attempts,
-            )? {
-                Ok(a) => Some(a),
-                // Ended other than locked: the user's failure still counts.
-                Err(Error::Conflict(_)) => None,
-                Err(e) => return Ok(Err(e)),
+            let attempt = match failure.session.as_deref() {
+                None => None,
+                Some(id) => {
+                    match statements::session_invalid_attempt(tx, id, failure.max_attempts)? {
+                        Ok(a) => Some(a),
+                        // Ended other than locked: the user's failure still counts.
+                        Err(Error::Conflict(_)) => None,
+                        Err(e) => return Ok(Err(e)),
+                    }
+                }
             };
             let counts = FailureCounts { failures, attempt };
             let writes = then(&counts);

@@ -1,6 +1,7 @@
 //! Opening a SQLite database: checks that change nothing, atomic creation, connection
 //! settings, and the numbered migrations.
 
+use super::checkpoint::Checkpointer;
 use super::{ConnectionPragmas, SqliteOptions, SqliteStore, map_err};
 use crate::error::{Error, Result};
 use crate::store::migrations::{SCHEMA_VERSION, SQLITE};
@@ -38,14 +39,23 @@ pub(super) fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore> {
     }
     preflight(path, &location)?;
 
-    let mut conns = Vec::with_capacity(options.connections);
-    for _ in 0..options.connections {
+    let open_conn = || {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| db_err(format!("cannot open: {e}")))?;
         configure(&conn, &options, &location)?;
+        Ok::<_, Error>(conn)
+    };
+    let checkpointer = Checkpointer::start(open_conn()?)
+        .map_err(|e| db_err(format!("cannot start the checkpoint thread: {e}")))?;
+    let mut conns = Vec::with_capacity(options.connections);
+    for _ in 0..options.connections {
+        let conn = open_conn()?;
+        checkpointer
+            .watch(&conn)
+            .map_err(|e| map_err(&location, e))?;
         conns.push(conn);
     }
     if let Some(first) = conns.first_mut() {
@@ -58,6 +68,7 @@ pub(super) fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore> {
         conns: conns.into_iter().map(Mutex::new).collect(),
         next: AtomicUsize::new(0),
         writer: Mutex::new(()),
+        checkpointer,
     })
 }
 
@@ -278,7 +289,9 @@ fn configure(conn: &Connection, options: &SqliteOptions, location: &str) -> Resu
     // The engine's, delivery's and the provider's statements together are more than rusqlite's
     // default of 16: keep them all prepared.
     conn.set_prepared_statement_cache_capacity(128);
-    conn.execute_batch("PRAGMA foreign_keys = ON").map_err(e)?;
+    // Checkpoints run on their own thread (checkpoint.rs), not in a committing request.
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0")
+        .map_err(e)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(e)?;
@@ -314,6 +327,7 @@ pub(super) fn read_pragmas(conn: &Connection) -> rusqlite::Result<ConnectionPrag
         synchronous: conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
         foreign_keys: conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
         busy_timeout_ms: conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?,
+        wal_autocheckpoint: conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?,
     })
 }
 

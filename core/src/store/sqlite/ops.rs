@@ -149,6 +149,16 @@ impl Store for SqliteStore {
         )
     }
 
+    fn check_health(&self) -> Result<String> {
+        match self.checkpoint_failure() {
+            None => Ok(self.describe()),
+            Some(why) => Ok(format!(
+                "{}; the last WAL checkpoint failed ({why}): the WAL file grows until one succeeds",
+                self.describe()
+            )),
+        }
+    }
+
     fn holds_totp_secrets(&self) -> Result<bool> {
         self.with(|c| {
             c.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE totp_secret IS NOT NULL)")?

@@ -74,6 +74,8 @@ pub(super) fn why(d: &Daemon, a: &Value) -> Reply {
         service: service.clone(),
         rhost: rhost.clone(),
         roles: roles.clone(),
+        // No roles given: the user's Unix groups, as for an SSH sign-in.
+        look_up_roles: a.get("roles").is_none(),
         device_token: None,
     };
     let dec = d.engine.decide_for(&attempt)?;
