@@ -184,6 +184,7 @@ async fn submit(
         service,
         rhost: Some(source.to_string()),
         roles: crate::http::roles::of(&state.first_factor, &attempt_user),
+        look_up_roles: false,
         device_token,
     };
     let reply = engine(state, move |e| e.begin(&attempt)).await?;

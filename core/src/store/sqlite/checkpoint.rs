@@ -1,0 +1,127 @@
+//! WAL checkpoints on a thread of their own.
+//!
+//! SQLite's default is that the commit which pushes the WAL past 1 000 pages copies the WAL
+//! into the database file and syncs it, in the committing request. With twofold's ~10-page
+//! sign-in commits that is every ~100th sign-in paying for the other 99 (several milliseconds
+//! of writes and two fsyncs in one request). Here every pool connection has
+//! `wal_autocheckpoint = 0`, and this thread runs a `PASSIVE` checkpoint on its own connection
+//! after every [`WAKE_AFTER`] commits (counted by a commit hook on each pool connection), or [`IDLE`] after the last write.
+//!
+//! Durability does not change: each commit is still synced to the WAL as `synchronous` says
+//! before it returns; a checkpoint only moves committed pages into the main file. A passive
+//! checkpoint never waits for readers or writers; what it cannot copy yet, the next one does.
+
+use rusqlite::Connection;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Write transactions after which the checkpointer is woken.
+pub(super) const WAKE_AFTER: u64 = 64;
+/// How long after the last write the checkpointer runs anyway.
+pub(super) const IDLE: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct State {
+    /// Write transactions since the last checkpoint.
+    writes: u64,
+    /// The store is being dropped.
+    stop: bool,
+    /// The last checkpoint's error other than busy, cleared by the next success.
+    failure: Option<String>,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+/// The checkpointer thread and its wake-up.
+pub(super) struct Checkpointer {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Starts the thread on `conn` (a connection of its own, configured like the pool's).
+    pub(super) fn start(conn: Connection) -> std::io::Result<Checkpointer> {
+        let shared = Arc::new(Shared::default());
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run(&s, &conn))?;
+        Ok(Checkpointer {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Makes every commit on `conn` (a pool connection) count towards the next checkpoint.
+    pub(super) fn watch(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let shared = self.shared.clone();
+        conn.commit_hook(Some(move || {
+            let mut st = lock(&shared.state);
+            st.writes += 1;
+            if st.writes == WAKE_AFTER {
+                shared.wake.notify_one();
+            }
+            false // never veto the commit
+        }))
+    }
+}
+
+impl Checkpointer {
+    /// Why the last checkpoint failed, if it did (shown by `twofoldctl doctor`).
+    pub(super) fn failure(&self) -> Option<String> {
+        lock(&self.shared.state).failure.clone()
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        lock(&self.shared.state).stop = true;
+        self.shared.wake.notify_one();
+        if let Some(t) = self.thread.take() {
+            // A panic in the thread was already reported by the panic hook.
+            let _ = t.join();
+        }
+    }
+}
+
+fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn run(shared: &Shared, conn: &Connection) {
+    loop {
+        {
+            let mut st = lock(&shared.state);
+            // Sleep until enough writes, or until the idle time has passed with some.
+            loop {
+                if st.stop {
+                    return;
+                }
+                if st.writes >= WAKE_AFTER {
+                    break;
+                }
+                let (g, timeout) = shared
+                    .wake
+                    .wait_timeout(st, IDLE)
+                    .unwrap_or_else(|p| p.into_inner());
+                st = g;
+                if timeout.timed_out() && st.writes > 0 {
+                    break;
+                }
+            }
+            st.writes = 0;
+        }
+        let failure = match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            Ok(()) => None,
+            // Busy is normal under load: the next round copies the rest.
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        lock(&shared.state).failure = failure;
+    }
+}
