@@ -1,16 +1,17 @@
 //! The first factor of a web sign-in: a local argon2id hash kept in the store, or the host's
 //! PAM stack through a dedicated service (`/etc/pam.d/twofold-web` → pam_unix, sssd, LDAP).
 //!
-//! Both run on the bounded [`HashPool`]. An unknown local user is checked against a dummy hash
-//! so that the answer takes as long as for a known one (no user enumeration by timing, R-93).
+//! Both run on the bounded [`HashPool`](crate::http::hashpool::HashPool) (a local hash as cheap
+//! as a few hundred KiB-passes runs in place instead). An unknown local user is checked against
+//! a dummy hash so that the answer takes as long as for a known one with the same parameters
+//! (no user enumeration by timing, R-93).
 
 use crate::http::config::FirstFactor;
 use crate::http::errors::HttpError;
-use crate::http::hashpool::HashPool;
+use crate::http::state::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::Arc;
-use twofold_core::store::Store;
 use zeroize::Zeroizing;
 
 /// OWASP parameters for argon2id: 19 MiB, 2 passes, 1 lane.
@@ -43,32 +44,64 @@ pub fn dummy_hash() -> String {
     hash_password("twofold dummy password", &[7u8; 16]).unwrap_or_default()
 }
 
+/// The largest argon2 cost (memory in KiB × passes × lanes) a check may have to run in place,
+/// on the request's own thread: 256 KiB-passes is well under a millisecond and a quarter of a
+/// MiB. Dearer checks (the OWASP parameters are 19 456 × 2) go to the
+/// [`HashPool`](crate::http::hashpool::HashPool), whose few threads bound both the memory
+/// argon2 allocates and the number of sign-ins hashing at once.
+pub const IN_PLACE_MAX_COST: u64 = 256;
+
+/// Whether a check against `phc` is cheap enough to run in place (see [`IN_PLACE_MAX_COST`]).
+/// A hash that does not parse never matches and costs nothing: in place too.
+pub fn runs_in_place(phc: &str) -> bool {
+    let Ok(h) = PasswordHash::new(phc) else {
+        return true;
+    };
+    let param = |name: &str| -> Option<u64> { h.params.get_decimal(name).map(u64::from) };
+    match (param("m"), param("t"), param("p")) {
+        (Some(m), Some(t), Some(p)) => m.saturating_mul(t).saturating_mul(p) <= IN_PLACE_MAX_COST,
+        // Not an argon2 hash: the argon2 verifier refuses it at once.
+        _ => !h.algorithm.as_str().starts_with("argon2"),
+    }
+}
+
 /// Checks `user`'s password. `Ok(false)` for a wrong password or an unknown user alike.
+///
+/// Local users: the stored hash is read in the store's lane, then checked on the
+/// [`HashPool`](crate::http::hashpool::HashPool) (an unknown user against the dummy hash, which
+/// has the OWASP parameters), or in place when it is cheap ([`runs_in_place`]): no thread
+/// hand-off for a check that costs microseconds.
 pub async fn check(
-    how: &FirstFactor,
-    store: Arc<dyn Store>,
-    pool: &HashPool,
-    dummy: Arc<str>,
+    state: &Arc<AppState>,
     user: String,
     password: Zeroizing<String>,
 ) -> Result<bool, HttpError> {
-    match how {
+    match &state.first_factor {
         FirstFactor::Local => {
-            pool.run(move || -> Result<bool, HttpError> {
-                let rec = store.get_user(&user)?;
-                match rec.and_then(|r| r.password_hash) {
-                    Some(h) => Ok(verify_password(&password, &h)),
-                    None => {
-                        let _ = verify_password(&password, &dummy);
-                        Ok(false)
-                    }
-                }
-            })
-            .await?
+            let store = state.daemon.engine.store.clone();
+            let stored = state
+                .store_read(move || store.get_user(&user))
+                .await??
+                .and_then(|r| r.password_hash);
+            let (phc, known): (Arc<str>, bool) = match stored {
+                Some(h) => (h.into(), true),
+                None => (state.dummy_hash.clone(), false),
+            };
+            let ok = if runs_in_place(&phc) {
+                verify_password(&password, &phc)
+            } else {
+                state
+                    .pool
+                    .run(move || verify_password(&password, &phc))
+                    .await?
+            };
+            Ok(known && ok)
         }
         FirstFactor::Pam(service) => {
             let service = service.clone();
-            pool.run(move || pam_check(&service, &user, &password))
+            state
+                .pool
+                .run(move || pam_check(&service, &user, &password))
                 .await?
         }
     }
@@ -101,5 +134,33 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("correct horsE", &h));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn only_cheap_or_unusable_hashes_are_checked_in_place() {
+        let owasp = hash_password("correct horse", &[1; 16]).unwrap();
+        assert!(!runs_in_place(&owasp));
+        assert!(!runs_in_place(&dummy_hash()));
+        let salt = SaltString::encode_b64(&[2; 16]).unwrap();
+        let cheap = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(runs_in_place(&cheap));
+        assert!(verify_password("pw", &cheap));
+        let just_over = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(129, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(!runs_in_place(&just_over));
+        assert!(runs_in_place("not a hash"));
     }
 }

@@ -122,15 +122,7 @@ async fn submit(
     let password = Zeroizing::new(f.take("password").unwrap_or_default());
     let valid_name = crate::validate_username(&username).is_ok() && password.len() <= 1024;
     let ok = if valid_name {
-        first_factor::check(
-            &state.first_factor,
-            state.daemon.engine.store.clone(),
-            &state.pool,
-            state.dummy_hash.clone(),
-            username.clone(),
-            password,
-        )
-        .await?
+        first_factor::check(state, username.clone(), password).await?
     } else {
         let dummy = state.dummy_hash.clone();
         state
