@@ -226,13 +226,17 @@ impl Flow<'_> {
                 "more than {MAX_ROUND_TRIPS} exchanges with the daemon in one sign-in"
             )));
         }
+        let asked = std::time::Instant::now();
         match self.daemon.call(op) {
             Ok(PamReply::Error { message }) => {
                 Err(self.daemon_failure(format!("the daemon answered with an error: {message}")))
             }
             Ok(r) => {
-                self.notes
-                    .push(format!("daemon replied {}", reply_kind(&r)));
+                self.notes.push(format!(
+                    "daemon replied {} in {} us",
+                    reply_kind(&r),
+                    asked.elapsed().as_micros()
+                ));
                 Ok(r)
             }
             Err(e) => Err(self.daemon_failure(e.to_string())),

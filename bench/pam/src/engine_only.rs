@@ -1,5 +1,5 @@
 //! The same sign-ins without PAM and without the socket: the engine called in-process on a
-//! SQLite file. The difference to the PAM figures is the cost of libpam, the module, the two
+//! SQLite file, with its verification sessions held in memory as twofoldd's PAM side has them. The difference to the PAM figures is the cost of libpam, the module, the two
 //! Unix-socket round trips and the daemon's task hand-offs.
 
 use crate::stats::Samples;
@@ -48,8 +48,10 @@ pub fn run(n: usize, synchronous: &str) -> Result<(Samples, Samples), String> {
         },
     )
     .map_err(|e| e.to_string())?;
+    // As the daemon runs PAM conversations: sessions held in memory.
+    let store: Arc<dyn twofold_core::store::Store> = Arc::new(store);
     let engine = Engine::new(
-        Arc::new(store),
+        Arc::new(twofold_core::store::held::HeldSessions::new(store)),
         Arc::new(SystemClock),
         Arc::new(OsRng),
         Arc::new(Keyring::for_tests(&OsRng)),
