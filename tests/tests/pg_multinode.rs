@@ -409,8 +409,9 @@ fn terminated_database_sessions_fail_closed_and_no_acknowledged_consume_is_lost(
                             log.push(Attempt::FailedClosed);
                             continue;
                         };
+                        // The module asks its own host's daemon for the whole conversation.
                         match verify(
-                            c.pam_socket(node + 1),
+                            c.pam_socket(node),
                             &ch.session,
                             Method::BackupCode,
                             code,
@@ -455,7 +456,7 @@ fn terminated_database_sessions_fail_closed_and_no_acknowledged_consume_is_lost(
         for code in &acked {
             let s = challenge_session(&begin(c.pam_socket(u), name).unwrap());
             assert!(
-                rejected(&verify(c.pam_socket(u + 1), &s, Method::BackupCode, code)),
+                rejected(&verify(c.pam_socket(u), &s, Method::BackupCode, code)),
                 "an acknowledged code of {name} worked again"
             );
         }
@@ -469,7 +470,7 @@ fn terminated_database_sessions_fail_closed_and_no_acknowledged_consume_is_lost(
         let step = common::totp::now_step().max(e.step + 1);
         let s = challenge_session(&begin(c.pam_socket(u + 1), name).unwrap());
         let code = common::totp::code_at(&e.key, step);
-        let r = verify(c.pam_socket(u), &s, Method::AuthenticatorApp, &code);
+        let r = verify(c.pam_socket(u + 1), &s, Method::AuthenticatorApp, &code);
         assert!(
             accepted(&r),
             "{name} cannot sign in after the terminations: {r:?}"
