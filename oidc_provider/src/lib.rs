@@ -33,6 +33,9 @@ pub struct Daemon {
     pub pam_engine: Engine,
     /// Started with `--demo`: a demo user and client exist.
     pub demo: bool,
+    /// The OpenID Connect provider once it serves (never set with `[http] listen = ""`): the
+    /// admin commands that change what it holds in memory (`keys.rotate`) reach it here.
+    pub http: std::sync::OnceLock<std::sync::Weak<http::state::AppState>>,
 }
 
 /// Checks a login name before it reaches the store: 1–256 bytes, no control characters,

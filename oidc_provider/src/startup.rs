@@ -121,6 +121,7 @@ pub fn build(cfg: Config, demo: bool) -> Result<Arc<Daemon>, DaemonError> {
         engine,
         pam_engine,
         demo,
+        http: std::sync::OnceLock::new(),
     }))
 }
 

@@ -8,6 +8,7 @@
 mod audit;
 mod delivery;
 mod doctor;
+mod keys;
 mod settings;
 mod users;
 
@@ -107,6 +108,8 @@ fn dispatch(d: &Daemon, admin: &str, cmd: &str, a: &Value) -> Reply {
         "email.test" => delivery::test_email(d, admin, a),
         "delivery.log" => delivery::log(d, a),
         "delivery.counts" => delivery::counts(d, a),
+        "keys.list" => keys::list(d),
+        "keys.rotate" => keys::rotate(d, admin, a),
         other => Err(AdminError::Usage(format!(
             "unknown command {other:?} (this twofoldd may be older than twofoldctl)"
         ))),

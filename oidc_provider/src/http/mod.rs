@@ -96,6 +96,7 @@ pub async fn build_state(
         daemon,
     });
     st.maintain_keys().await.map_err(StartError::Keys)?;
+    let _ = st.daemon.http.set(Arc::downgrade(&st));
     Ok(st)
 }
 
