@@ -3,7 +3,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Administer twofold: settings, users, resets, integrations, audit, `why` and `doctor`.
+/// Administer twofold: settings, users, resets, integrations, signing keys, audit, `why` and
+/// `doctor`.
 ///
 /// Talks to the local twofoldd over its admin socket (root only). Every change is recorded in
 /// the audit trail with the administrator's name. Exit status: 0 ok, 1 a problem was found or
@@ -70,6 +71,9 @@ pub enum Command {
     /// Delivery of SMS and email codes: the delivery log.
     #[command(subcommand)]
     Delivery(DeliveryCmd),
+    /// ID-token signing keys of the OpenID Connect provider: list, rotate.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Query the audit trail.
     Audit(AuditArgs),
     /// Explain a user's last decisions, or a hypothetical sign-in, reason by reason.
@@ -336,6 +340,31 @@ pub enum DeliveryCmd {
         /// Only this integration.
         #[arg(long)]
         integration: Option<String>,
+    },
+}
+
+/// `keys ...`
+#[derive(Subcommand, Debug)]
+pub enum KeysCmd {
+    /// List the ID-token signing keys and what each does now.
+    ///
+    /// Columns: kid, algorithm, state, when it was created, when it signs from, when it is no
+    /// longer published (retire after). States: active (signs now), next (published, signs later), published (replaced; kept in
+    /// the JWKS until the ID tokens it signed have expired), retired (no longer published).
+    List,
+    /// Rotate the signing keys now (asks first unless --yes).
+    ///
+    /// A new RS256 and a new EdDSA key are published in the JWKS at once and start signing after
+    /// `[http] key_publish_ahead_secs`; the keys they replace sign until then and stay published
+    /// until the ID tokens they signed have expired. Without --yes it asks on a terminal, and
+    /// elsewhere changes nothing and exits 2.
+    ///
+    /// Other twofoldd nodes on the same store publish the new keys at their next key check
+    /// (within five minutes).
+    Rotate {
+        /// Do not ask: rotate.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -3,5 +3,6 @@
 pub mod audit;
 pub mod delivery;
 pub mod generate;
+pub mod keys;
 pub mod settings;
 pub mod users;
