@@ -43,6 +43,9 @@ _twofoldctl() {
             twofoldctl,integrations)
                 cmd="twofoldctl__subcmd__integrations"
                 ;;
+            twofoldctl,keys)
+                cmd="twofoldctl__subcmd__keys"
+                ;;
             twofoldctl,settings)
                 cmd="twofoldctl__subcmd__settings"
                 ;;
@@ -109,6 +112,9 @@ _twofoldctl() {
             twofoldctl__subcmd__help,integrations)
                 cmd="twofoldctl__subcmd__help__subcmd__integrations"
                 ;;
+            twofoldctl__subcmd__help,keys)
+                cmd="twofoldctl__subcmd__help__subcmd__keys"
+                ;;
             twofoldctl__subcmd__help,settings)
                 cmd="twofoldctl__subcmd__help__subcmd__settings"
                 ;;
@@ -144,6 +150,12 @@ _twofoldctl() {
                 ;;
             twofoldctl__subcmd__help__subcmd__integrations,use-for-sms)
                 cmd="twofoldctl__subcmd__help__subcmd__integrations__subcmd__use__subcmd__for__subcmd__sms"
+                ;;
+            twofoldctl__subcmd__help__subcmd__keys,list)
+                cmd="twofoldctl__subcmd__help__subcmd__keys__subcmd__list"
+                ;;
+            twofoldctl__subcmd__help__subcmd__keys,rotate)
+                cmd="twofoldctl__subcmd__help__subcmd__keys__subcmd__rotate"
                 ;;
             twofoldctl__subcmd__help__subcmd__settings,export)
                 cmd="twofoldctl__subcmd__help__subcmd__settings__subcmd__export"
@@ -231,6 +243,24 @@ _twofoldctl() {
                 ;;
             twofoldctl__subcmd__integrations__subcmd__help,use-for-sms)
                 cmd="twofoldctl__subcmd__integrations__subcmd__help__subcmd__use__subcmd__for__subcmd__sms"
+                ;;
+            twofoldctl__subcmd__keys,help)
+                cmd="twofoldctl__subcmd__keys__subcmd__help"
+                ;;
+            twofoldctl__subcmd__keys,list)
+                cmd="twofoldctl__subcmd__keys__subcmd__list"
+                ;;
+            twofoldctl__subcmd__keys,rotate)
+                cmd="twofoldctl__subcmd__keys__subcmd__rotate"
+                ;;
+            twofoldctl__subcmd__keys__subcmd__help,help)
+                cmd="twofoldctl__subcmd__keys__subcmd__help__subcmd__help"
+                ;;
+            twofoldctl__subcmd__keys__subcmd__help,list)
+                cmd="twofoldctl__subcmd__keys__subcmd__help__subcmd__list"
+                ;;
+            twofoldctl__subcmd__keys__subcmd__help,rotate)
+                cmd="twofoldctl__subcmd__keys__subcmd__help__subcmd__rotate"
                 ;;
             twofoldctl__subcmd__settings,export)
                 cmd="twofoldctl__subcmd__settings__subcmd__export"
@@ -341,7 +371,7 @@ _twofoldctl() {
 
     case "${cmd}" in
         twofoldctl)
-            opts="-h -V --socket --url --token-file --json --help --version settings users integrations email delivery audit why doctor admin-token completions gen-man help"
+            opts="-h -V --socket --url --token-file --json --help --version settings users integrations email delivery keys audit why doctor admin-token completions gen-man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -797,7 +827,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__help)
-            opts="settings users integrations email delivery audit why doctor admin-token completions gen-man help"
+            opts="settings users integrations email delivery keys audit why doctor admin-token completions gen-man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1049,6 +1079,48 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__help__subcmd__integrations__subcmd__use__subcmd__for__subcmd__sms)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__keys)
+            opts="list rotate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__keys__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__keys__subcmd__rotate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1600,6 +1672,140 @@ _twofoldctl() {
             ;;
         twofoldctl__subcmd__integrations__subcmd__use__subcmd__for__subcmd__sms)
             opts="-h -V --socket --url --token-file --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__keys)
+            opts="-h -V --socket --url --token-file --json --help --version list rotate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__keys__subcmd__help)
+            opts="list rotate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__keys__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__keys__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__keys__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__keys__subcmd__list)
+            opts="-h -V --socket --url --token-file --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__keys__subcmd__rotate)
+            opts="-h -V --yes --socket --url --token-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
