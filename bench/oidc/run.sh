@@ -33,7 +33,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then # SKIP_BUILD=1: use the binaries already in $T
   cargo build --release -q --manifest-path "$HERE/seed/Cargo.toml"
 fi
 LOAD="$TARGET_DIR/release/oidc-load"; SEED="$TARGET_DIR/release/oidc-bench-seed"
-TWOFOLDD="$TARGET_DIR/release/twofoldd"
+TWOFOLDD="${TWOFOLDD:-$TARGET_DIR/release/twofoldd}" # TWOFOLDD=PATH: another build (A/B runs)
 echo "== peer (oidc-provider) dependencies"
 mkdir -p "$WORK/peer" && cp "$HERE/peer/package.json" "$HERE/peer/server.mjs" "$WORK/peer/"
 [ -f "$HERE/peer/package-lock.json" ] && cp "$HERE/peer/package-lock.json" "$WORK/peer/"
