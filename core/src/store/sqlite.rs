@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 #[cfg(doc)]
@@ -110,7 +110,7 @@ pub struct SqliteStore {
     /// busy handler sleeps in steps of up to 100 ms, which made concurrent sign-ins wait for
     /// each other's sleeps. SQLite's lock (and `busy_timeout`) still arbitrates between
     /// processes.
-    writer: Mutex<()>,
+    writer: Arc<Mutex<()>>,
     /// Copies the WAL into the database file off the request path.
     checkpointer: checkpoint::Checkpointer,
 }

@@ -8,8 +8,15 @@
 //! after every [`WAKE_AFTER`] commits (counted by a commit hook on each pool connection), or [`IDLE`] after the last write.
 //!
 //! Durability does not change: each commit is still synced to the WAL as `synchronous` says
-//! before it returns; a checkpoint only moves committed pages into the main file. A passive
-//! checkpoint never waits for readers or writers; what it cannot copy yet, the next one does.
+//! before it returns; a checkpoint only moves committed pages into the main file.
+//!
+//! A passive checkpoint never waits for readers or writers, so under a steady stream of writes
+//! it never catches up with the end of the log, and SQLite only starts the log over from its
+//! beginning once a checkpoint has copied all of it. So when the log has grown past
+//! [`RESTART_FRAMES`], the thread takes this process's writer turn (the same mutex every
+//! write transaction takes) and runs a `RESTART` checkpoint, which copies the rest and makes
+//! the next writer start the log over: the WAL stays bounded (a few MiB) under any load, and the
+//! writers that wait for it are the ones after the commit, never the commit itself.
 
 use rusqlite::Connection;
 use std::sync::{Arc, Condvar, Mutex};
@@ -20,6 +27,8 @@ use std::time::Duration;
 pub(super) const WAKE_AFTER: u64 = 64;
 /// How long after the last write the checkpointer runs anyway.
 pub(super) const IDLE: Duration = Duration::from_secs(1);
+/// Log frames (pages) past which the log is made to start over (4 096 pages: 16 MiB).
+pub(super) const RESTART_FRAMES: i64 = 4096;
 
 #[derive(Default)]
 struct State {
@@ -45,12 +54,13 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts the thread on `conn` (a connection of its own, configured like the pool's).
-    pub(super) fn start(conn: Connection) -> std::io::Result<Checkpointer> {
+    /// `writer` is the store's writer turn (see `SqliteStore::write_conn`).
+    pub(super) fn start(conn: Connection, writer: Arc<Mutex<()>>) -> std::io::Result<Checkpointer> {
         let shared = Arc::new(Shared::default());
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || run(&s, &conn))?;
+            .spawn(move || run(&s, &conn, &writer))?;
         Ok(Checkpointer {
             shared,
             thread: Some(thread),
@@ -93,7 +103,12 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn run(shared: &Shared, conn: &Connection) {
+/// One checkpoint in `mode`: the log's size in frames, or the error.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
+}
+
+fn run(shared: &Shared, conn: &Connection, writer: &Mutex<()>) {
     loop {
         {
             let mut st = lock(&shared.state);
@@ -116,8 +131,15 @@ fn run(shared: &Shared, conn: &Connection) {
             }
             st.writes = 0;
         }
-        let failure = match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            Ok(()) => None,
+        let result = checkpoint(conn, "PASSIVE").and_then(|frames| {
+            if frames < RESTART_FRAMES {
+                return Ok(frames);
+            }
+            let _turn = writer.lock().unwrap_or_else(|p| p.into_inner());
+            checkpoint(conn, "RESTART")
+        });
+        let failure = match result {
+            Ok(_) => None,
             // Busy is normal under load: the next round copies the rest.
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => None,
             Err(e) => Some(e.to_string()),

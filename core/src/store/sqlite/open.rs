@@ -8,8 +8,8 @@ use crate::store::migrations::{SCHEMA_VERSION, SQLITE};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
 
 const HEADER: &[u8; 16] = b"SQLite format 3\0";
 
@@ -48,7 +48,8 @@ pub(super) fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore> {
         configure(&conn, &options, &location)?;
         Ok::<_, Error>(conn)
     };
-    let checkpointer = Checkpointer::start(open_conn()?)
+    let writer = Arc::new(Mutex::new(()));
+    let checkpointer = Checkpointer::start(open_conn()?, writer.clone())
         .map_err(|e| db_err(format!("cannot start the checkpoint thread: {e}")))?;
     let mut conns = Vec::with_capacity(options.connections);
     for _ in 0..options.connections {
@@ -67,7 +68,7 @@ pub(super) fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore> {
         options,
         conns: conns.into_iter().map(Mutex::new).collect(),
         next: AtomicUsize::new(0),
-        writer: Mutex::new(()),
+        writer,
         checkpointer,
     })
 }

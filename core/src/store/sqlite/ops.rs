@@ -487,16 +487,18 @@ impl Store for SqliteStore {
         since: UnixTime,
         depth: u32,
     ) -> Result<Option<UnixTime>> {
+        // The depth is written into the statement (one cached statement per depth setting): a
+        // bound LIMIT made SQLite prepare this statement again at every call.
         self.with(|c| {
-            c.prepare_cached(
+            c.prepare_cached(&format!(
                 "WITH recent AS (
                      SELECT rhost, MAX(at) AS last FROM signins
                      WHERE user_name = ?1 AND outcome = 'success' AND rhost IS NOT NULL
-                     GROUP BY rhost ORDER BY last DESC, rhost LIMIT ?4
+                     GROUP BY rhost ORDER BY last DESC, rhost LIMIT {depth}
                  )
-                 SELECT last FROM recent WHERE rhost = ?2 AND last > ?3",
-            )?
-            .query_row(params![name, rhost, since, i64::from(depth)], |r| r.get(0))
+                 SELECT last FROM recent WHERE rhost = ?2 AND last > ?3"
+            ))?
+            .query_row(params![name, rhost, since], |r| r.get(0))
             .optional()
         })
     }
