@@ -410,12 +410,7 @@ fn terminated_database_sessions_fail_closed_and_no_acknowledged_consume_is_lost(
                             continue;
                         };
                         // The module asks its own host's daemon for the whole conversation.
-                        match verify(
-                            c.pam_socket(node),
-                            &ch.session,
-                            Method::BackupCode,
-                            code,
-                        ) {
+                        match verify(c.pam_socket(node), &ch.session, Method::BackupCode, code) {
                             Ok(PamReply::Accepted { .. }) => {
                                 log.push(Attempt::Acknowledged(code.clone()))
                             }
