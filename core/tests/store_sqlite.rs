@@ -382,8 +382,10 @@ fn the_wal_stays_bounded_under_a_steady_stream_of_writes_and_reads() {
         "the log started over {} times in {writes} writes (WAL up to {largest} bytes)",
         salts.len().saturating_sub(1)
     );
+    // Between restarts: at most ~2 048 commits when the thread is starved (then the next
+    // store call restarts the log itself), each a few pages here.
     assert!(
-        largest < writes * 4096,
+        largest < 96 << 20,
         "the WAL grew to {largest} bytes over {writes} writes"
     );
     assert_eq!(store.checkpoint_failure(), None);

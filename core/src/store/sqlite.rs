@@ -185,7 +185,23 @@ impl SqliteStore {
             // A writer that panicked left nothing behind: its transaction rolled back.
             Err(poisoned) => poisoned.into_inner(),
         };
-        (turn, self.conn())
+        let conn = self.conn();
+        if self.checkpointer.overdue() {
+            self.checkpointer.restart_on(&conn);
+        }
+        (turn, conn)
+    }
+
+    /// A connection for a single statement (which may write): like [`SqliteStore::conn`], but
+    /// when the checkpoint thread is overdue the log is made to start over first, on the
+    /// writers' turn.
+    pub(crate) fn conn_for_statement(&self) -> MutexGuard<'_, Connection> {
+        let conn = self.conn();
+        if self.checkpointer.overdue() {
+            let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            self.checkpointer.restart_on(&conn);
+        }
+        conn
     }
 
     /// Why the last background WAL checkpoint failed, if it did.

@@ -29,11 +29,18 @@ pub(super) const WAKE_AFTER: u64 = 64;
 pub(super) const IDLE: Duration = Duration::from_secs(1);
 /// Log frames (pages) past which the log is made to start over (4 096 pages: 16 MiB).
 pub(super) const RESTART_FRAMES: i64 = 4096;
+/// Commits after which, if the thread has not made the log start over (it got no core in
+/// time), the next store call does it itself before its own work: the WAL stays bounded
+/// even when this thread is starved.
+pub(super) const OVERDUE_COMMITS: u64 = 2048;
 
 #[derive(Default)]
 struct State {
     /// Write transactions since the last checkpoint.
     writes: u64,
+    /// Commits since the log was last seen short (a checkpoint reported fewer than
+    /// [`RESTART_FRAMES`] frames).
+    since_short: u64,
     /// The store is being dropped.
     stop: bool,
     /// The last checkpoint's error other than busy, cleared by the next success.
@@ -73,6 +80,7 @@ impl Checkpointer {
         conn.commit_hook(Some(move || {
             let mut st = lock(&shared.state);
             st.writes += 1;
+            st.since_short += 1;
             if st.writes == WAKE_AFTER {
                 shared.wake.notify_one();
             }
@@ -85,6 +93,34 @@ impl Checkpointer {
     /// Why the last checkpoint failed, if it did (shown by `twofoldctl doctor`).
     pub(super) fn failure(&self) -> Option<String> {
         lock(&self.shared.state).failure.clone()
+    }
+
+    /// The log has not been seen short for [`OVERDUE_COMMITS`] commits.
+    pub(super) fn overdue(&self) -> bool {
+        lock(&self.shared.state).since_short >= OVERDUE_COMMITS
+    }
+
+    /// Makes the log start over on `conn`, by a caller holding the writer turn.
+    pub(super) fn restart_on(&self, conn: &Connection) {
+        let r = checkpoint(conn, "RESTART");
+        record(&self.shared, &r);
+    }
+}
+
+/// Notes a checkpoint's result: a short log resets the overdue count; an error other than busy
+/// is kept for `twofoldctl doctor`.
+fn record(shared: &Shared, r: &rusqlite::Result<Pass>) {
+    let mut st = lock(&shared.state);
+    match r {
+        Ok(p) => {
+            if p.restarted || p.frames < RESTART_FRAMES {
+                st.since_short = 0;
+            }
+            st.failure = None;
+        }
+        // Busy is normal under load: the next round copies the rest.
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
+        Err(e) => st.failure = Some(e.to_string()),
     }
 }
 
@@ -103,9 +139,24 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// One checkpoint in `mode`: the log's size in frames, or the error.
-fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
-    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
+/// What a checkpoint found.
+struct Pass {
+    /// The log's size in frames when it ran.
+    frames: i64,
+    /// A `RESTART` that completed: the next writer starts the log over.
+    restarted: bool,
+}
+
+/// One checkpoint in `mode` (`PASSIVE` or `RESTART`).
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Pass> {
+    let (busy, frames): (i64, i64) =
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok(Pass {
+        frames,
+        restarted: mode == "RESTART" && busy == 0,
+    })
 }
 
 fn run(shared: &Shared, conn: &Connection, writer: &Mutex<()>) {
@@ -131,19 +182,13 @@ fn run(shared: &Shared, conn: &Connection, writer: &Mutex<()>) {
             }
             st.writes = 0;
         }
-        let result = checkpoint(conn, "PASSIVE").and_then(|frames| {
-            if frames < RESTART_FRAMES {
-                return Ok(frames);
+        let result = checkpoint(conn, "PASSIVE").and_then(|p| {
+            if p.frames < RESTART_FRAMES {
+                return Ok(p);
             }
             let _turn = writer.lock().unwrap_or_else(|p| p.into_inner());
             checkpoint(conn, "RESTART")
         });
-        let failure = match result {
-            Ok(_) => None,
-            // Busy is normal under load: the next round copies the rest.
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => None,
-            Err(e) => Some(e.to_string()),
-        };
-        lock(&shared.state).failure = failure;
+        record(shared, &result);
     }
 }

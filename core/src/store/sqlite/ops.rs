@@ -108,7 +108,7 @@ pub(super) fn session_state(c: &Connection, id: &str) -> rusqlite::Result<Option
 impl SqliteStore {
     /// Runs `f` on a connection, mapping errors to the store's.
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let mut c = self.conn();
+        let mut c = self.conn_for_statement();
         f(&mut c).map_err(|e| self.err(e))
     }
 
