@@ -182,9 +182,10 @@ impl Sntp {
                 reply[24..32].copy_from_slice(&buf[40..48]); // originate = client's transmit
                 reply[32..40].copy_from_slice(&ntp_now(skew)); // receive
                 reply[40..48].copy_from_slice(&ntp_now(skew)); // transmit
-                if sock.send_to(&reply, from).is_ok() {
-                    answered2.fetch_add(1, Ordering::SeqCst);
-                }
+                // Counted before the reply leaves: the client may act on it (and the test
+                // read the count) before this thread runs again.
+                answered2.fetch_add(1, Ordering::SeqCst);
+                let _ = sock.send_to(&reply, from);
             }
         });
         Sntp {
