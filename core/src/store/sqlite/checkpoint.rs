@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Write transactions after which the checkpointer is woken.
-pub(super) const WAKE_AFTER: u64 = 64;
+pub(super) const WAKE_AFTER: u64 = 512;
 /// How long after the last write the checkpointer runs anyway.
 pub(super) const IDLE: Duration = Duration::from_secs(1);
 /// Log frames (pages) past which the log is made to start over (4 096 pages: 16 MiB).
