@@ -31,6 +31,8 @@ pub struct Daemon {
     /// The same engine for PAM conversations: their verification sessions are held in memory
     /// ([`twofold_core::store::held`]), everything else is the same store.
     pub pam_engine: Engine,
+    /// The held sessions behind `pam_engine` (their pending lines are written at shutdown).
+    pub held: Arc<twofold_core::store::held::HeldSessions>,
     /// Started with `--demo`: a demo user and client exist.
     pub demo: bool,
     /// The OpenID Connect provider once it serves (never set with `[http] listen = ""`): the

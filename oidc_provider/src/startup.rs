@@ -110,16 +110,18 @@ pub fn build(cfg: Config, demo: bool) -> Result<Arc<Daemon>, DaemonError> {
         sender,
         roles: Arc::new(crate::nss::NssRoles),
     };
+    let held = Arc::new(twofold_core::store::held::HeldSessions::new(
+        engine.store.clone(),
+    ));
     let pam_engine = Engine {
-        store: Arc::new(twofold_core::store::held::HeldSessions::new(
-            engine.store.clone(),
-        )),
+        store: held.clone(),
         ..engine.clone()
     };
     Ok(Arc::new(Daemon {
         config: Arc::new(cfg),
         engine,
         pam_engine,
+        held,
         demo,
         http: std::sync::OnceLock::new(),
     }))
@@ -169,6 +171,14 @@ pub async fn run(cfg: Config, demo: bool, shutdown: CancellationToken) -> Result
     shutdown.cancelled().await;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     while tasks.join_next().await.is_some() {}
+    // The decision lines of PAM challenges still at their prompt (a thread left behind on a
+    // silent client may still hold the daemon, so this is not left to Drop).
+    let held = daemon.held.clone();
+    match tokio::task::spawn_blocking(move || held.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not record the sign-ins still in progress"),
+        Err(e) => tracing::warn!(error = %e, "could not record the sign-ins still in progress"),
+    }
     let _ = std::fs::remove_file(&cfg.pam.socket);
     let _ = std::fs::remove_file(&cfg.admin.socket);
     Ok(())

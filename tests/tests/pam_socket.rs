@@ -161,3 +161,33 @@ fn sigterm_ends_the_daemon_while_clients_hold_connections() {
     let status = d.terminate().expect("the daemon ends on SIGTERM");
     assert!(status.success(), "exit status {status:?}\n{}", d.log());
 }
+
+#[test]
+fn a_challenge_left_at_its_prompt_is_recorded_when_the_daemon_stops() {
+    // A long read deadline: the silent client below outlasts the shutdown's grace.
+    let mut d = TestDaemon::builder()
+        .config("pam", "io_timeout_ms = 30000")
+        .start();
+    // The first sign-in creates the user (written at once); the second opens a challenge whose
+    // session is held in memory with its decision line waiting for the outcome.
+    for _ in 0..2 {
+        let r = ask(&d, &begin("rita", PROTOCOL_VERSION));
+        assert!(matches!(r, PamReply::Enroll(_)), "{r:?}");
+    }
+    let decisions = |d: &TestDaemon| {
+        d.store()
+            .query_audit(&twofold_core::store::AuditFilter {
+                user: Some("rita".into()),
+                event_prefix: Some("auth.decision".into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+    };
+    assert_eq!(decisions(&d), 1, "the open challenge's line waits");
+    // A silent client keeps one serving thread (and its hold on the daemon) past the grace.
+    let _silent = UnixStream::connect(&d.pam_socket).expect("connect");
+    let status = d.terminate().expect("the daemon ends on SIGTERM");
+    assert!(status.success(), "exit status {status:?}\n{}", d.log());
+    assert_eq!(decisions(&d), 2, "written at shutdown\n{}", d.log());
+}
