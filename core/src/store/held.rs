@@ -404,13 +404,13 @@ impl Store for HeldSessions {
                 return self.inner.apply_with(writes, commit);
             }
         }
+        if self.split(&self.book(), writes).0.is_empty() {
+            // Nothing on a held session: no turn to take (sessions are only created in it).
+            return self.inner.apply_with(writes, commit);
+        }
         let _turn = relock(&self.turn);
         let mut book = self.book();
         let (mem, mut rest) = self.split(&book, writes);
-        if mem.is_empty() {
-            drop(book);
-            return self.inner.apply_with(&rest, commit);
-        }
         book.check(&mem)?;
         if created.is_some() && rest.iter().all(deferrable) {
             // A challenge being opened: its lines wait for the session's next write.

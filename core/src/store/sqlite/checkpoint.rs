@@ -19,6 +19,7 @@
 //! writers that wait for it are the ones after the commit, never the commit itself.
 
 use rusqlite::Connection;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -38,9 +39,6 @@ pub(super) const OVERDUE_COMMITS: u64 = 2048;
 struct State {
     /// Write transactions since the last checkpoint.
     writes: u64,
-    /// Commits since the log was last seen short (a checkpoint reported fewer than
-    /// [`RESTART_FRAMES`] frames).
-    since_short: u64,
     /// The store is being dropped.
     stop: bool,
     /// The last checkpoint's error other than busy, cleared by the next success.
@@ -51,6 +49,9 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     wake: Condvar,
+    /// Commits since the log was last seen short (a checkpoint reported fewer than
+    /// [`RESTART_FRAMES`] frames). Outside the mutex: every store call reads it.
+    since_short: AtomicU64,
 }
 
 /// The checkpointer thread and its wake-up.
@@ -80,7 +81,7 @@ impl Checkpointer {
         conn.commit_hook(Some(move || {
             let mut st = lock(&shared.state);
             st.writes += 1;
-            st.since_short += 1;
+            shared.since_short.fetch_add(1, Ordering::Relaxed);
             if st.writes == WAKE_AFTER {
                 shared.wake.notify_one();
             }
@@ -97,7 +98,7 @@ impl Checkpointer {
 
     /// The log has not been seen short for [`OVERDUE_COMMITS`] commits.
     pub(super) fn overdue(&self) -> bool {
-        lock(&self.shared.state).since_short >= OVERDUE_COMMITS
+        self.shared.since_short.load(Ordering::Relaxed) >= OVERDUE_COMMITS
     }
 
     /// Makes the log start over on `conn`, by a caller holding the writer turn.
@@ -114,7 +115,7 @@ fn record(shared: &Shared, r: &rusqlite::Result<Pass>) {
     match r {
         Ok(p) => {
             if p.restarted || p.frames < RESTART_FRAMES {
-                st.since_short = 0;
+                shared.since_short.store(0, Ordering::Relaxed);
             }
             st.failure = None;
         }
