@@ -154,6 +154,55 @@ fn a_database_from_a_newer_schema_is_refused_by_name_and_left_unchanged() {
 }
 
 #[test]
+fn a_client_registered_before_grant_types_were_stored_reads_as_both_grants() {
+    if !pg_support::skip_unless_reachable() {
+        return;
+    }
+    /// Drops the test's schema at the end, pass or fail.
+    struct Schema(String);
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let _ = std::panic::catch_unwind(|| {
+                admin(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0))
+            });
+        }
+    }
+    let rnd = twofold_core::clock::random_id(&twofold_core::clock::OsRng);
+    let schema = Schema(format!(
+        "twofold_test_{}_old_{}",
+        std::process::id(),
+        &rnd[..12]
+    ));
+    let s = &schema.0;
+    // A schema at version 3, with a client row of that version.
+    let mut sql = format!(
+        "CREATE SCHEMA {s}; SET search_path TO {s};
+         CREATE TABLE twofold_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now());"
+    );
+    for m in &POSTGRES[..3] {
+        sql.push_str(m.sql);
+        sql.push_str(&format!(
+            "\n; INSERT INTO twofold_schema (version, name) VALUES ({}, '{}');",
+            m.version, m.name
+        ));
+    }
+    sql.push_str(
+        "INSERT INTO oidc_clients (client_id, name, secret_hash, redirect_uris,
+             post_logout_redirect_uris, created_at)
+         VALUES ('old', 'Old', NULL, '[\"https://old.example/cb\"]', '[]', 7);",
+    );
+    admin(&sql);
+    let store = PgStore::connect(pg_options(Some(s))).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let c = twofold_core::store::oidc::OidcStore::get_client(&store, "old")
+        .unwrap()
+        .expect("the old client");
+    assert_eq!(c.grant_types, ["authorization_code", "refresh_token"]);
+    assert_eq!(c.redirect_uris, ["https://old.example/cb"]);
+}
+
+#[test]
 fn a_server_with_synchronous_commit_off_is_refused_unless_allowed() {
     let Some(fx) = pg_fixture() else { return };
     let base = pg_options(Some(fx.schema()));

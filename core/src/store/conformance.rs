@@ -229,6 +229,7 @@ macro_rules! store_conformance_tests {
             thirty_two_workers_never_claim_one_message_twice,
             // the OpenID Connect half
             a_client_round_trips_and_is_deleted_with_its_tokens,
+            a_clients_grant_types_round_trip_and_bad_ones_are_refused,
             an_authorization_code_is_spent_once_and_a_replay_names_its_grant,
             thirty_two_threads_redeeming_one_authorization_code_give_exactly_one_success,
             a_refresh_token_rotates_once_and_reuse_is_detected,

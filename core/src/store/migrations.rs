@@ -39,6 +39,11 @@ pub const SQLITE: &[Migration] = &[
         name: "0003_oidc",
         sql: include_str!("../../migrations/sqlite/0003_oidc.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_client_grant_types",
+        sql: include_str!("../../migrations/sqlite/0004_client_grant_types.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order (same numbers and names as [`SQLITE`]).
@@ -57,6 +62,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "0003_oidc",
         sql: include_str!("../../migrations/postgres/0003_oidc.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_client_grant_types",
+        sql: include_str!("../../migrations/postgres/0004_client_grant_types.sql"),
     },
 ];
 

@@ -40,8 +40,60 @@ pub struct OidcClient {
     pub redirect_uris: Vec<String>,
     /// Registered `post_logout_redirect_uri` values.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Registered grant types (RFC 7591 §2 `grant_types`), checked by [`check_grant_types`]:
+    /// `authorization_code`, and `refresh_token` when the client may refresh (only then is a
+    /// refresh token issued with its codes). Clients registered before grant types were stored
+    /// read as both ([`default_grant_types`]).
+    pub grant_types: Vec<String>,
     /// When registered.
     pub created_at: UnixTime,
+}
+
+impl OidcClient {
+    /// Whether the client registered `grant_type` (e.g. [`GRANT_REFRESH_TOKEN`]).
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+/// `grant_type` of the authorization code grant (RFC 6749 §4.1): how every grant starts.
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+/// `grant_type` of the refresh token grant (RFC 6749 §6).
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+/// Every grant type a client may register, in their usual order.
+pub const GRANT_TYPES: [&str; 2] = [GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN];
+
+/// The grant types of a client that registered none: both (a refresh token with every code).
+pub fn default_grant_types() -> Vec<String> {
+    GRANT_TYPES.iter().map(|g| g.to_string()).collect()
+}
+
+/// Checks a client's `grant_types`: not empty, only [`GRANT_TYPES`], each once, and
+/// `authorization_code` always (it is the only way a grant starts). The message names the
+/// offending value, for the person who wrote it.
+pub fn check_grant_types(grant_types: &[String]) -> std::result::Result<(), String> {
+    if grant_types.is_empty() {
+        return Err(format!(
+            "the list of grant types is empty; it must include {GRANT_AUTHORIZATION_CODE:?}"
+        ));
+    }
+    for (i, g) in grant_types.iter().enumerate() {
+        if !GRANT_TYPES.contains(&g.as_str()) {
+            return Err(format!(
+                "grant type {g:?} is not supported (supported: {})",
+                GRANT_TYPES.join(", ")
+            ));
+        }
+        if grant_types[..i].contains(g) {
+            return Err(format!("grant type {g:?} is listed twice"));
+        }
+    }
+    if !grant_types.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
+        return Err(format!(
+            "grant types {grant_types:?} lack {GRANT_AUTHORIZATION_CODE:?}, the only way a grant starts"
+        ));
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for OidcClient {
@@ -51,8 +103,15 @@ impl std::fmt::Debug for OidcClient {
             .field("name", &self.name)
             .field("public", &self.secret_hash.is_none())
             .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
             .finish_non_exhaustive()
     }
+}
+
+/// The input check of [`OidcStore::put_client`], shared by the backends.
+pub(crate) fn check_client(c: &OidcClient) -> Result<()> {
+    check_grant_types(&c.grant_types)
+        .map_err(|e| crate::Error::Invalid(format!("client {:?}: grant_types: {e}", c.client_id)))
 }
 
 /// How the user authenticated: carried from the sign-in into codes, tokens and ID tokens.
@@ -206,7 +265,8 @@ impl std::fmt::Debug for SigningKey {
 /// The provider's state. Every method is atomic on its own.
 pub trait OidcStore: Send + Sync {
     // --- clients ---
-    /// Registers a client, replacing one with the same id.
+    /// Registers a client, replacing one with the same id. Grant types that
+    /// [`check_grant_types`] refuses are [`crate::Error::Invalid`], and nothing is stored.
     fn put_client(&self, c: &OidcClient) -> Result<()>;
     /// The client, if registered.
     fn get_client(&self, client_id: &str) -> Result<Option<OidcClient>>;

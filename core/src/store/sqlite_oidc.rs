@@ -35,8 +35,8 @@ fn hash32(v: Vec<u8>) -> rusqlite::Result<[u8; 32]> {
     })
 }
 
-const CLIENT_COLS: &str =
-    "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, created_at";
+const CLIENT_COLS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+     created_at, grant_types";
 
 fn client_row(r: &Row<'_>) -> rusqlite::Result<OidcClient> {
     Ok(OidcClient {
@@ -46,6 +46,7 @@ fn client_row(r: &Row<'_>) -> rusqlite::Result<OidcClient> {
         redirect_uris: from_json(&r.get::<_, String>(3)?),
         post_logout_redirect_uris: from_json(&r.get::<_, String>(4)?),
         created_at: r.get(5)?,
+        grant_types: from_json(&r.get::<_, String>(6)?),
     })
 }
 
@@ -211,16 +212,18 @@ fn insert_refresh(conn: &Connection, t: &RefreshToken) -> rusqlite::Result<usize
 
 impl OidcStore for SqliteStore {
     fn put_client(&self, c: &OidcClient) -> Result<()> {
+        super::oidc::check_client(c)?;
         let conn = self.conn();
         conn.execute(
-            &format!("INSERT OR REPLACE INTO oidc_clients ({CLIENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            &format!("INSERT OR REPLACE INTO oidc_clients ({CLIENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
             params![
                 c.client_id,
                 c.name,
                 c.secret_hash,
                 to_json(&c.redirect_uris),
                 to_json(&c.post_logout_redirect_uris),
-                c.created_at
+                c.created_at,
+                to_json(&c.grant_types)
             ],
         )
         .map_err(|e| self.err(e))?;

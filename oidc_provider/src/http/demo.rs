@@ -110,6 +110,7 @@ pub fn setup(state: &Arc<AppState>) -> Result<(), String> {
                 secret_hash: Some(hash_password(&creds.client_secret, &salt(state))?),
                 redirect_uris: vec![redirect.clone()],
                 post_logout_redirect_uris: vec![format!("{}/demo/signed-out", state.issuer)],
+                grant_types: twofold_core::store::oidc::default_grant_types(),
                 created_at: now,
             })
             .map_err(|e| e.to_string())?;

@@ -80,6 +80,7 @@ pub fn a_client_round_trips_and_is_deleted_with_its_tokens(store: &dyn Store) {
         secret_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec!["https://app.example/".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         created_at: 5,
     };
     s.put_client(&c).unwrap();
@@ -100,6 +101,61 @@ pub fn a_client_round_trips_and_is_deleted_with_its_tokens(store: &dyn Store) {
     assert_eq!(s.get_client("app").unwrap(), None);
     assert_eq!(s.consume_code(&h(1), 1_010).unwrap(), CodeUse::Unknown);
     assert_eq!(s.get_access_token(&h(2), 1_010).unwrap(), None);
+}
+
+/// A client's grant types round-trip (only `authorization_code`, or both), through a replace
+/// and the list; grant types `check_grant_types` refuses are refused by name and store nothing.
+pub fn a_clients_grant_types_round_trip_and_bad_ones_are_refused(store: &dyn Store) {
+    let s = o(store);
+    let mut c = OidcClient {
+        client_id: "web".into(),
+        name: "Web".into(),
+        secret_hash: None,
+        redirect_uris: vec!["https://web.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into()],
+        created_at: 5,
+    };
+    s.put_client(&c).unwrap();
+    let got = s.get_client("web").unwrap().unwrap();
+    assert_eq!(got.grant_types, ["authorization_code"]);
+    assert!(got.allows_grant("authorization_code") && !got.allows_grant("refresh_token"));
+    assert_eq!(s.list_clients().unwrap(), vec![c.clone()]);
+    c.grant_types = vec!["refresh_token".into(), "authorization_code".into()];
+    s.put_client(&c).unwrap();
+    assert_eq!(s.get_client("web").unwrap(), Some(c.clone()));
+    c.grant_types = vec!["authorization_code".into()];
+    s.put_client(&c).unwrap();
+    assert_eq!(s.get_client("web").unwrap(), Some(c.clone()));
+    for (bad, named) in [
+        (vec![], "empty"),
+        (vec!["authorization_code", "password"], "\"password\""),
+        (
+            vec!["authorization_code", "refresh_token", "refresh_token"],
+            "\"refresh_token\" is listed twice",
+        ),
+        (vec!["refresh_token"], "\"authorization_code\""),
+    ] {
+        let grant_types: Vec<String> = bad.iter().map(|g| g.to_string()).collect();
+        for id in ["web", "new"] {
+            let wrong = OidcClient {
+                client_id: id.into(),
+                grant_types: grant_types.clone(),
+                ..c.clone()
+            };
+            match s.put_client(&wrong) {
+                Err(crate::Error::Invalid(m)) => {
+                    assert!(
+                        m.contains(named) && m.contains("grant_types"),
+                        "{bad:?}: {m}"
+                    )
+                }
+                other => panic!("{bad:?} for {id}: expected Invalid, got {other:?}"),
+            }
+        }
+        assert_eq!(s.get_client("web").unwrap(), Some(c.clone()), "{bad:?}");
+        assert_eq!(s.get_client("new").unwrap(), None, "{bad:?}");
+    }
 }
 
 /// A code is spent by its first presentation; a replay names its grant; an unknown is unknown.

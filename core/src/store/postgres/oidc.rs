@@ -23,8 +23,8 @@ fn from_json(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
 }
 
-const CLIENT_COLS: &str =
-    "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, created_at";
+const CLIENT_COLS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+     created_at, grant_types";
 
 const CODE_COLS: &str = "hash, grant_id, client_id, redirect_uri, scope, nonce, code_challenge, \
      user_name, auth_time, amr, acr, created_at, expires_at";
@@ -49,6 +49,7 @@ impl Db {
             redirect_uris: from_json(&self.get::<String>(r, 3)?),
             post_logout_redirect_uris: from_json(&self.get::<String>(r, 4)?),
             created_at: self.get(r, 5)?,
+            grant_types: from_json(&self.get::<String>(r, 6)?),
         })
     }
 
@@ -93,14 +94,15 @@ impl Db {
 
 impl OidcStore for PgStore {
     fn put_client(&self, c: &OidcClient) -> Result<()> {
+        crate::store::oidc::check_client(c)?;
         let c = c.clone();
         self.run(move |db| async move {
             let sql = format!(
-                "INSERT INTO oidc_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO oidc_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (client_id) DO UPDATE SET name = EXCLUDED.name,
                      secret_hash = EXCLUDED.secret_hash, redirect_uris = EXCLUDED.redirect_uris,
                      post_logout_redirect_uris = EXCLUDED.post_logout_redirect_uris,
-                     created_at = EXCLUDED.created_at"
+                     created_at = EXCLUDED.created_at, grant_types = EXCLUDED.grant_types"
             );
             db.execute(
                 &sql,
@@ -111,6 +113,7 @@ impl OidcStore for PgStore {
                     &to_json(&c.redirect_uris),
                     &to_json(&c.post_logout_redirect_uris),
                     &c.created_at,
+                    &to_json(&c.grant_types),
                 ],
             )
             .await?;

@@ -54,6 +54,7 @@ fn a_client_round_trips_and_can_be_deleted() {
         secret_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec!["https://app.example/".into()],
+        grant_types: vec!["authorization_code".into()],
         created_at: 5,
     };
     s.put_client(&c).unwrap();
@@ -62,6 +63,45 @@ fn a_client_round_trips_and_can_be_deleted() {
     assert!(s.delete_client("app").unwrap());
     assert!(!s.delete_client("app").unwrap());
     assert_eq!(s.get_client("app").unwrap(), None);
+}
+
+#[test]
+fn a_client_registered_before_grant_types_were_stored_reads_as_both_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        // A database at schema version 3, with a client row of that schema.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE twofold_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+        )
+        .unwrap();
+        for m in &crate::store::migrations::SQLITE[..3] {
+            conn.execute_batch(m.sql).unwrap();
+            conn.execute(
+                "INSERT INTO twofold_schema (version, name) VALUES (?1, ?2)",
+                params![m.version, m.name],
+            )
+            .unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute(
+            "INSERT INTO oidc_clients (client_id, name, secret_hash, redirect_uris,
+                 post_logout_redirect_uris, created_at)
+             VALUES ('old', 'Old', NULL, '[\"https://old.example/cb\"]', '[]', 7)",
+            [],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        s.schema_version().unwrap(),
+        crate::store::migrations::SCHEMA_VERSION
+    );
+    let c = s.get_client("old").unwrap().expect("the old client");
+    assert_eq!(c.grant_types, ["authorization_code", "refresh_token"]);
+    assert_eq!(c.redirect_uris, ["https://old.example/cb"]);
 }
 
 #[test]
