@@ -30,6 +30,9 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// Exact post-logout redirect URIs.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Registered grant types (RFC 7591): `authorization_code`, and `refresh_token` if the
+    /// client gets refresh tokens.
+    pub grant_types: Vec<String>,
 }
 
 impl Client {
@@ -42,6 +45,11 @@ impl Client {
     pub fn has_redirect(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|r| r == uri)
     }
+
+    /// Whether the client registered `grant_type` (`authorization_code`, `refresh_token`).
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
 }
 
 impl From<&ClientConfig> for Client {
@@ -52,6 +60,7 @@ impl From<&ClientConfig> for Client {
             secret_hash: c.client_secret_hash.clone(),
             redirect_uris: c.redirect_uris.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
         }
     }
 }
@@ -64,6 +73,7 @@ impl From<OidcClient> for Client {
             secret_hash: c.secret_hash,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,
+            grant_types: c.grant_types,
         }
     }
 }

@@ -15,6 +15,9 @@
 //! client_secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$..."
 //! redirect_uris = ["https://wiki.example.com/oidc/callback"]
 //! post_logout_redirect_uris = ["https://wiki.example.com/"]
+//! # RFC 7591 grant types: "authorization_code" (required) and, if the client refreshes,
+//! # "refresh_token". Default: both. Without "refresh_token" no refresh token is issued.
+//! grant_types = ["authorization_code"]
 //! ```
 
 use serde::Deserialize;
@@ -111,6 +114,10 @@ pub struct ClientConfig {
     /// Where RP-initiated logout may send the browser, matched exactly.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types the client may use (RFC 7591 `grant_types`): `authorization_code`, and
+    /// `refresh_token` if it refreshes (only then does it get refresh tokens). Default: both.
+    #[serde(default = "twofold_core::store::oidc::default_grant_types")]
+    pub grant_types: Vec<String>,
 }
 
 fn default_listen() -> String {
@@ -367,6 +374,8 @@ impl ClientConfig {
         {
             check_redirect_uri(u).map_err(|e| format!("http.clients {id:?}: {e}"))?;
         }
+        twofold_core::store::oidc::check_grant_types(&self.grant_types)
+            .map_err(|e| format!("http.clients {id:?}: grant_types: {e}"))?;
         Ok(())
     }
 }
@@ -434,6 +443,37 @@ mod tests {
         assert!(err.contains("PHC"), "{err}");
         let err = cfg("[[clients]]\nclient_id = \"app\"\nredirect_uris = [\"https://x/cb\"]\n[[clients]]\nclient_id = \"app\"\nredirect_uris = [\"https://x/cb\"]").unwrap_err();
         assert!(err.contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn a_clients_grant_types_default_to_both_and_bad_ones_are_refused_by_name() {
+        let client = |extra: &str| {
+            cfg(&format!(
+                "[[clients]]\nclient_id = \"app\"\nredirect_uris = [\"https://x/cb\"]\n{extra}"
+            ))
+        };
+        let c = client("").unwrap();
+        assert_eq!(
+            c.clients[0].grant_types,
+            ["authorization_code", "refresh_token"]
+        );
+        let c = client("grant_types = [\"authorization_code\"]").unwrap();
+        assert_eq!(c.clients[0].grant_types, ["authorization_code"]);
+        for (list, named) in [
+            ("[]", "empty"),
+            ("[\"authorization_code\", \"implicit\"]", "\"implicit\""),
+            (
+                "[\"authorization_code\", \"authorization_code\"]",
+                "\"authorization_code\" is listed twice",
+            ),
+            ("[\"refresh_token\"]", "\"authorization_code\""),
+        ] {
+            let err = client(&format!("grant_types = {list}")).unwrap_err();
+            assert!(
+                err.contains("http.clients \"app\": grant_types") && err.contains(named),
+                "{list}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //!   redirect URI, PKCE verifier or an expired code: `invalid_grant`, the code stays spent.
 //! - Refresh tokens rotate: each use spends the token and returns a new one; presenting a spent
 //!   one revokes the grant (RFC 9700 reuse detection).
+//! - A client gets refresh tokens only if it registered the `refresh_token` grant type
+//!   (RFC 7591 `grant_types`); a grant type the client did not register is
+//!   `unauthorized_client` (RFC 6749 §5.2), refused before the store is touched.
 //! - Responses carry `Cache-Control: no-store`.
 
 use crate::http::clients::Client;
@@ -27,7 +30,8 @@ use std::sync::Arc;
 use twofold_core::clock::UnixTime;
 use twofold_core::store::AuditEvent;
 use twofold_core::store::oidc::{
-    AccessToken, AuthCode, AuthContext, CodeUse, RefreshToken, RefreshUse,
+    AccessToken, AuthCode, AuthContext, CodeUse, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN,
+    RefreshToken, RefreshUse,
 };
 use zeroize::Zeroizing;
 
@@ -173,8 +177,14 @@ async fn token(
     })?;
     let client = client_auth(state, headers, &mut p).await?;
     match p.get("grant_type") {
-        Some("authorization_code") => code_grant(state, &client, &p).await,
-        Some("refresh_token") => refresh_grant(state, &client, &p).await,
+        Some(g @ (GRANT_AUTHORIZATION_CODE | GRANT_REFRESH_TOKEN)) if !client.allows_grant(g) => {
+            Err(HttpError::oauth(OAuthError::new(
+                "unauthorized_client",
+                format!("this client is not registered for the {g} grant type"),
+            )))
+        }
+        Some(GRANT_AUTHORIZATION_CODE) => code_grant(state, &client, &p).await,
+        Some(GRANT_REFRESH_TOKEN) => refresh_grant(state, &client, &p).await,
         None => Err(HttpError::oauth(OAuthError::invalid_request(
             "grant_type is missing",
         ))),
@@ -241,7 +251,8 @@ fn check_code(
 
 /// The `authorization_code` grant for an authenticated client: the code is spent and, when it
 /// passes the checks, the tokens stored, in one transaction ([`OidcStore::redeem_code`]); the ID
-/// token is signed after that commit.
+/// token is signed after that commit. A refresh token is issued (and stored) only for a client
+/// with the `refresh_token` grant type.
 pub(crate) async fn code_grant(
     state: &Arc<AppState>,
     client: &Client,
@@ -254,8 +265,9 @@ pub(crate) async fn code_grant(
     let verifier = p.get("code_verifier").map(str::to_string);
     let hash = state.token_hash("code", code);
     let now = state.now();
-    let issued = NewTokens::new(state);
-    let (access_hash, refresh_hash) = (issued.access_hash, issued.refresh_hash);
+    let issued = NewTokens::new(state, client.allows_grant(GRANT_REFRESH_TOKEN));
+    let access_hash = issued.access_hash;
+    let refresh_hash = issued.refresh.as_ref().map(|(_, h)| *h);
     let (access_ttl, refresh_ttl) = (
         state.cfg.access_token_ttl_secs,
         state.cfg.refresh_token_ttl_secs,
@@ -280,16 +292,16 @@ pub(crate) async fn code_grant(
                     user: row.auth.user.clone(),
                     expires_at: now + access_ttl,
                 };
-                let refresh = RefreshToken {
-                    hash: refresh_hash,
+                let refresh = refresh_hash.map(|hash| RefreshToken {
+                    hash,
                     grant_id: row.grant_id.clone(),
                     client_id: cl.id.clone(),
                     scope: row.scope.clone(),
                     auth: row.auth.clone(),
                     created_at: now,
                     expires_at: now + refresh_ttl,
-                };
-                Some((access, Some(refresh)))
+                });
+                Some((access, refresh))
             })?;
             twofold_core::Result::Ok((used, refused))
         })
@@ -327,27 +339,31 @@ pub(crate) async fn code_grant(
         state,
         client,
         &issued.access,
-        &issued.refresh,
+        issued.refresh.as_ref().map(|(raw, _)| raw.as_str()),
         &row.scope,
         &row.auth,
         row.nonce.as_deref(),
     )
 }
 
-/// Fresh access and refresh token values with their stored hashes.
+/// A fresh access token value and, when asked for, a refresh token value, with their stored
+/// hashes.
 struct NewTokens {
     access: String,
     access_hash: [u8; 32],
-    refresh: String,
-    refresh_hash: [u8; 32],
+    refresh: Option<(String, [u8; 32])>,
 }
 
 impl NewTokens {
-    fn new(state: &AppState) -> NewTokens {
-        let (access, refresh) = (state.token(), state.token());
+    fn new(state: &AppState, with_refresh: bool) -> NewTokens {
+        let access = state.token();
+        let refresh = with_refresh.then(|| {
+            let raw = state.token();
+            let hash = state.token_hash("refresh", &raw);
+            (raw, hash)
+        });
         NewTokens {
             access_hash: state.token_hash("access", &access),
-            refresh_hash: state.token_hash("refresh", &refresh),
             access,
             refresh,
         }
@@ -449,27 +465,30 @@ async fn respond_tokens(
     };
     let store = state.oidc.clone();
     state.store(move || store.put_tokens(&at, None)).await??;
-    token_response(state, client, &access, &refresh, scope, auth, None)
+    token_response(state, client, &access, Some(&refresh), scope, auth, None)
 }
 
-/// The token response for tokens already stored: the ID token is signed here.
+/// The token response for tokens already stored: the ID token is signed here. Without a
+/// refresh token the response has no `refresh_token` member.
 fn token_response(
     state: &AppState,
     client: &Client,
     access: &str,
-    refresh: &str,
+    refresh: Option<&str>,
     scope: &str,
     auth: &AuthContext,
     nonce: Option<&str>,
 ) -> HttpResult<Response> {
     let id_token = idtoken::issue(state, &client.id, auth, nonce, Some(access))?;
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": state.cfg.access_token_ttl_secs,
-        "refresh_token": refresh,
         "id_token": id_token,
         "scope": scope,
     });
+    if let Some(r) = refresh {
+        body["refresh_token"] = serde_json::Value::from(r);
+    }
     Ok(respond::no_store(axum::Json(body).into_response()))
 }
