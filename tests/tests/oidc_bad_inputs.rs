@@ -6,6 +6,8 @@ mod oidc_support;
 
 use oidc_support::*;
 use twofold_core::store::Store;
+use twofold_core::store::oidc::{OidcClient, OidcStore};
+use twofoldd::http::first_factor::hash_password;
 
 fn op() -> Op {
     let op = start_op(|b| b, |s| s.enabled = false);
@@ -712,4 +714,106 @@ async fn an_unknown_user_and_a_wrong_password_get_the_same_answer() {
         texts.push(r.text_of("notice").unwrap());
     }
     assert!(texts.iter().all(|t| *t == texts[0]), "{texts:?}");
+}
+
+// RFC 7591 grant_types: a client registered without the refresh grant.
+#[tokio::test]
+async fn a_client_without_the_refresh_grant_gets_no_refresh_token_and_may_not_refresh() {
+    const WEB_SECRET: &str = "web-secret-0123456789abcdef0123456789abcdef";
+    let op = op();
+    let form = "application/x-www-form-urlencoded";
+    op.d.store()
+        .put_client(&OidcClient {
+            client_id: "web".into(),
+            name: "Web".into(),
+            secret_hash: Some(hash_password(WEB_SECRET, &[4u8; 16]).unwrap()),
+            redirect_uris: vec![REDIRECT.into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            created_at: 1,
+        })
+        .unwrap();
+    let mut b = Browser::new(&op);
+    let web = b
+        .sign_in(
+            &op.auth_url("web", &[]),
+            "alice",
+            PASSWORD,
+            &mut Authenticator::default(),
+        )
+        .await
+        .unwrap_or_else(|p| panic!("{} {}", p.status, p.body));
+    let r = op.redeem("web", WEB_SECRET, &web["code"], &[]).await;
+    assert_eq!(r.status(), 200);
+    let t: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        t["access_token"].is_string() && t["id_token"].is_string(),
+        "{t}"
+    );
+    assert!(t.get("refresh_token").is_none(), "{t}");
+    // A client with both grants (the default) still gets one.
+    let c = code(&op, &mut b, &[]).await;
+    let t: serde_json::Value = op
+        .redeem(CLIENT, SECRET, &c, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rt = t["refresh_token"]
+        .as_str()
+        .expect("app's refresh token")
+        .to_string();
+    let refresh_rows = |client: &str| -> i64 {
+        let db = rusqlite::Connection::open(op.d.sqlite_path()).unwrap();
+        db.query_row(
+            "SELECT count(*) FROM oidc_refresh_tokens WHERE client_id = ?1",
+            [client],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!((refresh_rows("web"), refresh_rows(CLIENT)), (0, 1));
+    // The refresh grant from `web` is unauthorized_client whatever the token, and changes nothing.
+    for token in [rt.as_str(), "made-up"] {
+        let body = form_encode(&[("grant_type", "refresh_token"), ("refresh_token", token)]);
+        let r = token_raw(&op, Some(("web", WEB_SECRET)), form, body).await;
+        assert_eq!(
+            error_of(r).await,
+            (400, "unauthorized_client".into()),
+            "{token}"
+        );
+    }
+    let body = form_encode(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]);
+    let r = token_raw(&op, Some((CLIENT, SECRET)), form, body).await;
+    assert_eq!(r.status(), 200, "app's refresh token was left alone");
+    assert_eq!((refresh_rows("web"), refresh_rows(CLIENT)), (0, 2));
+}
+
+#[test]
+fn a_config_file_client_with_an_unknown_grant_type_fails_to_load_with_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |grant_types: &str| {
+        let path = dir.path().join("twofoldd.toml");
+        let text = format!(
+            "version = 1\nstate_dir = {:?}\n[http]\nlisten = \"127.0.0.1:0\"\n[[http.clients]]\n\
+             client_id = \"web\"\nredirect_uris = [\"{REDIRECT}\"]\ngrant_types = {grant_types}\n",
+            dir.path()
+        );
+        std::fs::write(&path, text).unwrap();
+        std::process::Command::new(common::artifacts::twofoldd())
+            .args(["--check", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let ok = check("[\"authorization_code\"]");
+    assert!(ok.status.success(), "{ok:?}");
+    let bad = check("[\"authorization_code\", \"client_credentials\"]");
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("http.clients \"web\": grant_types")
+            && err.contains("grant type \"client_credentials\" is not supported"),
+        "{err}"
+    );
 }
