@@ -6,7 +6,8 @@
 //!   (m=19456, t=2, p=1: the product's parameters) or `cheap` (m=8, t=1, p=1: "no password
 //!   hashing", the protocol's own cost);
 //! - the confidential client `bench-client` (secret `bench-secret-0123456789abcdef0123456789abcdef`,
-//!   redirect `http://127.0.0.1:3099/cb`);
+//!   redirect `http://127.0.0.1:3099/cb`, grant types `authorization_code` only, like the peer's
+//!   client: no refresh token is issued or stored);
 //! - settings with two-factor authentication off (the peer's plain configuration has none).
 //!
 //!   oidc-bench-seed --hash-cost N
@@ -91,6 +92,7 @@ fn main() {
             secret_hash: Some(client_hash),
             redirect_uris: vec!["http://127.0.0.1:3099/cb".into()],
             post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
             created_at: 1,
         })
         .expect("client");
