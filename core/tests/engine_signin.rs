@@ -25,6 +25,29 @@ fn with_the_master_toggle_off_a_sign_in_is_allowed_and_audited() {
 }
 
 #[test]
+fn an_allow_decision_begun_carrying_returns_its_lines_unwritten_until_the_caller_applies_them() {
+    let h = Harness::with(|s| s.enabled = false);
+    let (reply, carried) = h.engine.begin_carrying(&attempt("alice")).unwrap();
+    assert!(matches!(reply, PamReply::Allow { .. }), "{reply:?}");
+    assert!(h.audit("alice", "auth.decision").is_empty());
+    assert!(!carried.is_empty());
+    h.engine.store.apply(&carried).unwrap();
+    let ev = h.audit("alice", "auth.decision");
+    assert_eq!(ev.len(), 1);
+    assert!(ev[0].detail.contains("allow for sshd"), "{}", ev[0].detail);
+}
+
+#[test]
+fn a_challenge_begun_carrying_carries_nothing_and_is_recorded_as_begin_records_it() {
+    let h = Harness::new();
+    h.enroll("alice");
+    let (reply, carried) = h.engine.begin_carrying(&attempt("alice")).unwrap();
+    assert!(matches!(reply, PamReply::Challenge(_)), "{reply:?}");
+    assert!(carried.is_empty());
+    assert_eq!(h.audit("alice", "auth.decision").len(), 2);
+}
+
+#[test]
 fn an_enrolled_user_is_challenged_and_the_right_code_is_accepted() {
     let h = Harness::new();
     let (secret, _) = h.enroll("alice");

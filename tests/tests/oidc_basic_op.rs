@@ -592,6 +592,32 @@ async fn oidcc_server_client_secret_post_flow_verifies_with_openidconnect() {
     assert_eq!(f.claims["aud"], serde_json::json!([CLIENT]));
 }
 
+#[tokio::test]
+async fn a_web_sign_in_that_needs_no_second_factor_is_recorded_with_the_code_it_grants() {
+    let op = password_only_op();
+    let mut b = Browser::new(&op);
+    let got = sign_in(&op, &mut b, &[]).await;
+    assert!(got.contains_key("code"), "{got:?}");
+    let store = op.d.store();
+    let seen = store.recent_signins("alice", 10).unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].outcome, "allow");
+    assert!(
+        seen[0].reason.contains("master toggle is off"),
+        "{}",
+        seen[0].reason
+    );
+    let decisions = store
+        .query_audit(&twofold_core::store::AuditFilter {
+            user: Some("alice".into()),
+            event_prefix: Some("auth.decision".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert_eq!(decisions[0].outcome, "ok");
+}
+
 // 33, 34 request_uri / request objects
 #[tokio::test]
 async fn oidcc_request_and_request_uri_are_rejected_as_unsupported_without_fetching() {

@@ -87,6 +87,19 @@ impl Engine {
     /// Reads, then one store transaction (a user seen for the first time is created in it);
     /// an SMS/email code adds the outbox row and its `code.sent` line.
     pub fn begin(&self, a: &SignInAttempt) -> Result<PamReply> {
+        let (reply, carried) = self.begin_carrying(a)?;
+        if !carried.is_empty() {
+            self.store.apply(&carried)?;
+        }
+        Ok(reply)
+    }
+
+    /// [`Engine::begin`], except that an `Allow` decision's history and audit lines (and the
+    /// creation of a user seen for the first time) are returned instead of written: the caller
+    /// must commit them durably, in the transaction that grants the sign-in, before it lets the
+    /// user in (the web provider writes them with the authorization code). Every other verdict
+    /// writes as `begin` does and carries nothing.
+    pub fn begin_carrying(&self, a: &SignInAttempt) -> Result<(PamReply, Vec<Write>)> {
         check_user_name(&a.user)?;
         let now = self.now();
         let f = self.store.signin_facts(&a.user, a.rhost.as_deref(), now)?;
@@ -125,42 +138,38 @@ impl Engine {
             format!("{} for {}: {reason}", d.kind(), a.service),
         )));
         match d.verdict {
-            Verdict::Allow => {
-                self.store.apply(&writes)?;
-                Ok(PamReply::Allow { reason })
-            }
+            Verdict::Allow => Ok((PamReply::Allow { reason }, writes)),
             Verdict::Deny => {
                 self.store.apply(&writes)?;
-                Ok(PamReply::Deny { reason })
+                Ok((PamReply::Deny { reason }, Vec::new()))
             }
             Verdict::NoFactor => {
                 self.store.apply(&writes)?;
-                Ok(PamReply::NotEnrolled { reason })
+                Ok((PamReply::NotEnrolled { reason }, Vec::new()))
             }
             Verdict::Enroll { required, .. } => {
                 let s = self.new_session(a, &settings, Method::AuthenticatorApp);
                 writes.push(Write::CreateSession(s.clone()));
                 // Opening an enrollment grants nothing: no disk flush for it.
                 self.store.apply_with(&writes, Commit::Lazy)?;
-                Ok(PamReply::Enroll(EnrollOffer {
-                    session: s.id,
-                    required,
-                }))
+                Ok((
+                    PamReply::Enroll(EnrollOffer {
+                        session: s.id,
+                        required,
+                    }),
+                    Vec::new(),
+                ))
             }
             Verdict::Challenge { methods } => {
                 let Some(first) = methods.first().copied() else {
                     self.store.apply(&writes)?;
-                    return Ok(PamReply::NotEnrolled { reason });
+                    return Ok((PamReply::NotEnrolled { reason }, Vec::new()));
                 };
                 let s = self.new_session(a, &settings, first);
                 writes.push(Write::CreateSession(s.clone()));
                 let info = self.prompt_info(&s, &user, &settings, writes)?;
-                Ok(PamReply::Challenge(self.challenge(
-                    &s,
-                    &settings,
-                    &facts,
-                    Some(info),
-                )))
+                let c = self.challenge(&s, &settings, &facts, Some(info));
+                Ok((PamReply::Challenge(c), Vec::new()))
             }
         }
     }

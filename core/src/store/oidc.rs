@@ -17,7 +17,7 @@
 //! A *grant* is one authorization: the code, and every access and refresh token descended from
 //! it share its `grant_id`, so [`OidcStore::revoke_grant`] kills them all at once.
 
-use super::Commit;
+use super::{Commit, Write};
 use crate::clock::UnixTime;
 use crate::error::Result;
 
@@ -300,17 +300,15 @@ pub trait OidcStore: Send + Sync {
         Ok(used)
     }
     /// Stores a fresh code and the browser's session that replaces `old` (a sign-in just
-    /// completed), in one transaction where the backend can (the default does it in two steps,
-    /// the code first).
+    /// completed), after the engine's `then` (the lines of the decision that granted it), in
+    /// one durable transaction where the backend can (PostgreSQL: three steps in that order).
     fn put_code_and_session(
         &self,
         c: &AuthCode,
         old: Option<&[u8; 32]>,
         s: &WebSession,
-    ) -> Result<()> {
-        self.put_code(c)?;
-        self.replace_web_session(old, s)
-    }
+        then: &[Write],
+    ) -> Result<()>;
 
     // --- tokens ---
     /// Stores an access token.

@@ -6,13 +6,13 @@
 //! so do the redemption of a code with its tokens and a new code with the session it completes.
 //! The statements of the sign-in path are prepared once per connection (`prepare_cached`).
 
-use super::Commit;
 use super::oidc::IssuedTokens;
 use super::oidc::{
     AccessToken, AuthCode, AuthContext, CodeUse, OidcClient, OidcStore, RefreshToken, RefreshUse,
     SigningKey, WebSession,
 };
 use super::sqlite::{Durability, SqliteStore};
+use super::{Commit, Write};
 use crate::clock::UnixTime;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -315,15 +315,12 @@ impl OidcStore for SqliteStore {
         c: &AuthCode,
         old: Option<&[u8; 32]>,
         s: &WebSession,
+        then: &[Write],
     ) -> Result<()> {
-        let mut conn = self.conn();
-        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            insert_code(&tx, c)?;
-            replace_session(&tx, old, s)?;
-            tx.commit()
-        };
-        run(&mut conn).map_err(|e| self.err(e))
+        self.apply_batch_and(then, |tx| {
+            insert_code(tx, c)?;
+            replace_session(tx, old, s)
+        })
     }
 
     fn put_access_token(&self, t: &AccessToken) -> Result<()> {

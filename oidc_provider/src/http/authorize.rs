@@ -209,7 +209,7 @@ async fn authorize(state: &Arc<AppState>, headers: &HeaderMap, raw: &[u8]) -> Ht
     });
     if let Some(auth) = usable {
         let (code, resp) = new_code(state, &v.req, &auth);
-        let cookie = web.save_with_code(state, Some(code)).await?;
+        let cookie = web.save_with_code(state, Some(code), Vec::new()).await?;
         return Ok(respond::with_cookie(resp, cookie));
     }
     if v.prompt_none {

@@ -7,7 +7,7 @@ use twofold_core::store::oidc::{
     AccessToken, AuthCode, CodeUse, IssuedTokens, OidcClient, OidcStore, RefreshToken, RefreshUse,
     SigningKey, WebSession,
 };
-use twofold_core::store::{Commit, Store};
+use twofold_core::store::{Commit, Store, Write};
 use twofold_core::{Error, Result};
 
 /// [`OidcStore`] over the daemon's [`Store`].
@@ -56,8 +56,9 @@ impl OidcStore for StoreOidc {
         c: &AuthCode,
         old: Option<&[u8; 32]>,
         s: &WebSession,
+        then: &[Write],
     ) -> Result<()> {
-        self.s()?.put_code_and_session(c, old, s)
+        self.s()?.put_code_and_session(c, old, s, then)
     }
     fn put_access_token(&self, t: &AccessToken) -> Result<()> {
         self.s()?.put_access_token(t)

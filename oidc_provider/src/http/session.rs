@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use twofold_core::clock::{UnixTime, random_bytes};
 use twofold_core::proto::{Challenge, Method};
-use twofold_core::store::Commit;
 use twofold_core::store::oidc::{AuthCode, AuthContext, WebSession};
+use twofold_core::store::{Commit, Write};
 use zeroize::Zeroizing;
 
 /// What an authorization request asked for, kept while the user signs in.
@@ -254,19 +254,29 @@ impl Web {
     /// committed lazily ([`Commit::Lazy`]: no disk flush; after a power loss the user starts
     /// that sign-in again). Everything else is durable.
     pub async fn save(self, state: &Arc<AppState>) -> Result<Option<HeaderValue>, HttpError> {
-        self.save_with_code(state, None).await
+        self.save_with_code(state, None, Vec::new()).await
     }
 
     /// Like [`Web::save`], storing `code` (a sign-in just completed) in the same transaction:
-    /// one durable commit for the code and the session that goes with it. The code is stored
-    /// even when the session did not change.
+    /// one durable commit for the code, the session that goes with it and `carried` (the
+    /// engine's lines for the decision that granted it). The code is stored even when the
+    /// session did not change.
     pub async fn save_with_code(
         mut self,
         state: &Arc<AppState>,
         code: Option<AuthCode>,
+        mut carried: Vec<Write>,
     ) -> Result<Option<HeaderValue>, HttpError> {
         let store = state.oidc.clone();
-        if !self.dirty && self.new_cookie.is_none() {
+        let unchanged = !self.dirty && self.new_cookie.is_none();
+        if !carried.is_empty() && (code.is_none() || unchanged) {
+            // No code to carry them (a sign-in to the profile page): their own durable commit.
+            let (st, writes) = (state.clone(), std::mem::take(&mut carried));
+            state
+                .store(move || st.daemon.engine.store.apply(&writes))
+                .await??;
+        }
+        if unchanged {
             if let Some(c) = code {
                 state.store(move || store.put_code(&c)).await??;
             }
@@ -301,7 +311,7 @@ impl Web {
         };
         state
             .store(move || match code {
-                Some(c) => store.put_code_and_session(&c, retired.as_ref(), &row),
+                Some(c) => store.put_code_and_session(&c, retired.as_ref(), &row, &carried),
                 None => store.replace_web_session_with(retired.as_ref(), &row, commit),
             })
             .await??;

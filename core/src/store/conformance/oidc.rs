@@ -7,7 +7,7 @@ use crate::store::oidc::{
     AccessToken, AuthCode, AuthContext, CodeUse, IssuedTokens, OidcClient, OidcStore, RefreshToken,
     RefreshUse, SigningKey, WebSession,
 };
-use crate::store::{Commit, Store};
+use crate::store::{AuditEvent, AuditFilter, Commit, Store, Write};
 
 fn o(store: &dyn Store) -> &dyn OidcStore {
     store
@@ -557,8 +557,8 @@ pub fn thirty_two_threads_redeeming_one_code_store_one_set_of_tokens(store: &dyn
     }
 }
 
-/// A new code and the session that completes the sign-in are stored together; if the code
-/// cannot be stored, the old session stays and the new one is not stored.
+/// A new code, the session that completes the sign-in and the decision's lines are stored
+/// together; if the code cannot be stored, the old session stays and the new one is not stored.
 pub fn a_code_and_its_session_are_stored_together(store: &dyn Store) {
     let s = o(store);
     let old = WebSession {
@@ -574,8 +574,23 @@ pub fn a_code_and_its_session_are_stored_together(store: &dyn Store) {
         user: Some("alice".into()),
         ..old.clone()
     };
-    s.put_code_and_session(&code(66), Some(&h(64)), &new)
+    let line = AuditEvent {
+        at: 1_000,
+        actor: "daemon".into(),
+        event: "auth.decision".into(),
+        user: Some("alice".into()),
+        outcome: "ok".into(),
+        detail: "allow for twofold-web: carried with the code".into(),
+    };
+    s.put_code_and_session(&code(66), Some(&h(64)), &new, &[Write::Audit(line.clone())])
         .unwrap();
+    let carried = store
+        .query_audit(&AuditFilter {
+            user: Some("alice".into()),
+            ..AuditFilter::default()
+        })
+        .unwrap();
+    assert_eq!(carried, vec![line]);
     assert_eq!(s.get_web_session(&h(64), 50).unwrap(), None);
     assert_eq!(s.get_web_session(&h(65), 50).unwrap(), Some(new.clone()));
     assert!(matches!(
@@ -588,7 +603,7 @@ pub fn a_code_and_its_session_are_stored_together(store: &dyn Store) {
         ..new.clone()
     };
     assert!(
-        s.put_code_and_session(&code(66), Some(&h(65)), &newer)
+        s.put_code_and_session(&code(66), Some(&h(65)), &newer, &[])
             .is_err()
     );
     assert_eq!(s.get_web_session(&h(65), 50).unwrap(), Some(new));

@@ -9,6 +9,7 @@
 use super::{Db, PgStore};
 use crate::clock::UnixTime;
 use crate::error::{Error, Result};
+use crate::store::Write;
 use crate::store::oidc::{
     AccessToken, AuthCode, AuthContext, CodeUse, OidcClient, OidcStore, RefreshToken, RefreshUse,
     SigningKey, WebSession,
@@ -207,6 +208,20 @@ impl OidcStore for PgStore {
                 None => CodeUse::Unknown,
             })
         })
+    }
+
+    fn put_code_and_session(
+        &self,
+        c: &AuthCode,
+        old: Option<&[u8; 32]>,
+        s: &WebSession,
+        then: &[Write],
+    ) -> Result<()> {
+        // Three steps, each durable: a failure after the first leaves the decision's lines
+        // without a code (the sign-in did not complete), never a code without its lines.
+        crate::store::Store::apply(self, then)?;
+        self.put_code(c)?;
+        self.replace_web_session(old, s)
     }
 
     fn put_access_token(&self, t: &AccessToken) -> Result<()> {

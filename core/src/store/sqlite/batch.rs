@@ -163,6 +163,23 @@ impl SqliteStore {
         })
     }
 
+    /// `writes`, then `and` (statements of another half of the store: the OIDC provider's code
+    /// and session), in one durable transaction; nothing is kept if either fails.
+    pub(crate) fn apply_batch_and(
+        &self,
+        writes: &[Write],
+        and: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<()> {
+        shared::check_writes(writes)?;
+        self.batch_tx(Commit::Durable, |tx| {
+            if let Applied::SessionNotOpen(e) | Applied::Refused(e) = apply_writes(tx, writes)? {
+                return Ok(Err(e));
+            }
+            and(tx)?;
+            Ok(Ok(((), true)))
+        })
+    }
+
     pub(super) fn consume_then_batch(
         &self,
         what: &Consume,

@@ -16,6 +16,7 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 use twofold_core::proto::{Method, PamReply};
+use twofold_core::store::Write;
 use twofold_core::store::oidc::AuthContext;
 
 /// `backup_codes.html`.
@@ -53,7 +54,19 @@ pub async fn go(state: &Arc<AppState>, web: Web, to: &str) -> HttpResult<Respons
 }
 
 /// Applies an engine reply to the session's flow and answers the browser.
-pub async fn apply(state: &Arc<AppState>, mut web: Web, reply: PamReply) -> HttpResult<Response> {
+pub async fn apply(state: &Arc<AppState>, web: Web, reply: PamReply) -> HttpResult<Response> {
+    apply_carrying(state, web, reply, Vec::new()).await
+}
+
+/// [`apply`] for a reply of [`Engine::begin_carrying`](twofold_core::engine::Engine): an
+/// `Allow` completes the sign-in with `carried` (the decision's history and audit lines)
+/// committed in the transaction that stores the code.
+pub async fn apply_carrying(
+    state: &Arc<AppState>,
+    mut web: Web,
+    reply: PamReply,
+    carried: Vec<Write>,
+) -> HttpResult<Response> {
     let Some(flow) = web.data.flow.as_mut() else {
         return Err(crate::http::pages::stale_flow());
     };
@@ -61,7 +74,7 @@ pub async fn apply(state: &Arc<AppState>, mut web: Web, reply: PamReply) -> Http
     match reply {
         PamReply::Allow { reason } => {
             tracing::info!(user = ?flow.user, %reason, "second factor not required");
-            complete(state, web, None).await
+            complete_carrying(state, web, None, carried).await
         }
         PamReply::Accepted { method } => complete(state, web, Some(method)).await,
         PamReply::Deny { reason } | PamReply::NotEnrolled { reason } => {
@@ -157,8 +170,19 @@ pub async fn apply(state: &Arc<AppState>, mut web: Web, reply: PamReply) -> Http
 /// remembered-device cookie, and the code sent to the client (or the profile page).
 pub async fn complete(
     state: &Arc<AppState>,
+    web: Web,
+    second: Option<Method>,
+) -> HttpResult<Response> {
+    complete_carrying(state, web, second, Vec::new()).await
+}
+
+/// [`complete`], committing `carried` (engine writes that grant this sign-in) with the code
+/// and the new session, in one durable transaction.
+async fn complete_carrying(
+    state: &Arc<AppState>,
     mut web: Web,
     second: Option<Method>,
+    carried: Vec<Write>,
 ) -> HttpResult<Response> {
     let flow = web
         .data
@@ -208,7 +232,7 @@ pub async fn complete(
         ),
     };
     // The code and the new session in one durable commit, before the browser is sent on.
-    let cookie = web.save_with_code(state, code).await?;
+    let cookie = web.save_with_code(state, code, carried).await?;
     Ok(respond::with_cookie(
         respond::with_cookie(resp, cookie),
         device_cookie,

@@ -8,7 +8,7 @@
 use crate::http::csrf;
 use crate::http::errors::{HttpError, HttpResult};
 use crate::http::first_factor;
-use crate::http::pages::flow::{apply, go};
+use crate::http::pages::flow::{apply_carrying, go};
 use crate::http::pages::{engine, form, render, stale_flow};
 use crate::http::session::{Stage, Target, Web, cookie};
 use crate::http::state::AppState;
@@ -179,8 +179,8 @@ async fn submit(
         look_up_roles: false,
         device_token,
     };
-    let reply = engine(state, move |e| e.begin(&attempt)).await?;
-    apply(state, web, reply).await
+    let (reply, carried) = engine(state, move |e| e.begin_carrying(&attempt)).await?;
+    apply_carrying(state, web, reply, carried).await
 }
 
 /// `POST /signin/restart`: after a lockout, a fresh sign-in for the same request (the engine
