@@ -21,6 +21,7 @@ mod engine_only;
 mod setup;
 mod sink;
 mod stats;
+mod stub;
 #[path = "../../../tests/tests/common/totp.rs"]
 #[allow(dead_code)]
 mod totp;
@@ -40,6 +41,8 @@ struct Args {
     threads: usize,
     build: bool,
     engine_only: bool,
+    /// `--stub-daemon SOCKET`: this process is the stub daemon (see `stub.rs`).
+    stub_daemon: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
         threads: 10,
         build: true,
         engine_only: false,
+        stub_daemon: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -63,6 +67,13 @@ fn parse_args() -> Result<Args, String> {
             "--threads" => a.threads = num("--threads")?,
             "--no-build" => a.build = false,
             "--engine-only" => a.engine_only = true,
+            "--stub-daemon" => {
+                a.stub_daemon = Some(
+                    it.next()
+                        .map(PathBuf::from)
+                        .ok_or("--stub-daemon needs a socket path")?,
+                );
+            }
             "--synchronous" => match it.next().as_deref() {
                 Some(v @ ("full" | "normal")) => a.synchronous = v.to_owned(),
                 _ => return Err("--synchronous needs full or normal".into()),
@@ -199,6 +210,9 @@ fn line(case: &str, module: &str, s: &Samples) {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
+    if let Some(socket) = &args.stub_daemon {
+        return stub::serve(socket);
+    }
     if args.engine_only {
         // The engine alone (no PAM, no socket, no root needed): for profiling the store.
         let (right, wrong) = engine_only::run(args.samples, &args.synchronous)?;
@@ -224,6 +238,7 @@ fn run() -> Result<(), String> {
     }
     let sink = sink::Sink::start()?;
     let daemon = setup::Daemon::start(&twofoldd, &args.synchronous)?;
+    let stub = StubDaemon::start(&daemon.socket.with_file_name("stub.sock"))?;
     let ga_dir = tempfile::Builder::new()
         .prefix("ga-bench-")
         .tempdir()
@@ -244,6 +259,15 @@ fn run() -> Result<(), String> {
             "auth required {GA_MODULE} secret={}/${{USER}} user={}\n",
             ga_dir.path().display(),
             current_user()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    conf.add(
+        "stub",
+        &format!(
+            "auth required {} socket={}\n",
+            module.display(),
+            stub.socket.display()
         ),
     )
     .map_err(|e| e.to_string())?;
@@ -279,6 +303,7 @@ fn run() -> Result<(), String> {
     eprintln!("pam-bench: right and wrong codes, {n} each per module, interleaved...");
     let (mut tf_right, mut ga_right) = (Samples::default(), Samples::default());
     let (mut tf_wrong, mut ga_wrong) = (Samples::default(), Samples::default());
+    let (mut stub_right, mut stub_wrong) = (Samples::default(), Samples::default());
     for i in 0..n {
         let (u, k) = &tf_users[i];
         // Enrollment burned the enrollment step: the next one is the first fresh code.
@@ -311,6 +336,16 @@ fn run() -> Result<(), String> {
             sign_in(conf.path(), "ga", u, &wrong),
             code::AUTH_ERR,
         );
+        record(
+            &mut stub_right,
+            sign_in(conf.path(), "stub", u, stub::RIGHT),
+            code::SUCCESS,
+        );
+        record(
+            &mut stub_wrong,
+            sign_in(conf.path(), "stub", u, &wrong),
+            code::CONV_ERR,
+        );
     }
 
     eprintln!("pam-bench: {} concurrent sign-ins...", args.threads);
@@ -337,6 +372,16 @@ fn run() -> Result<(), String> {
     let conc = format!("{} concurrent, right code", args.threads);
     line(&conc, "pam_twofold", &tf_conc);
     line(&conc, "pam_google_authenticator", &ga_conc);
+    line(
+        "right code, stub daemon",
+        "pam_twofold (floor)",
+        &stub_right,
+    );
+    line(
+        "wrong code, stub daemon",
+        "pam_twofold (floor)",
+        &stub_wrong,
+    );
     let (eng_right, eng_wrong) = engine_only::run(n, &args.synchronous)?;
     line(
         "right code, engine only",
@@ -357,6 +402,12 @@ fn run() -> Result<(), String> {
     println!(
         "wrong code: median ratio twofold/peer = {:.3} (goal <= 0.05)",
         ratio(tf_wrong.median(), ga_wrong.median())
+    );
+    println!(
+        "floor (a stub daemon that answers without engine or store: libpam, module, two socket round trips): right {:.0} us, wrong {:.0} us = {:.3}x the peer's wrong code",
+        stub_right.median(),
+        stub_wrong.median(),
+        ratio(stub_wrong.median(), ga_wrong.median())
     );
     println!(
         "{} concurrent: pam_twofold p99 = {:.1} ms (goal <= 50 ms), errors = {} (goal 0); peer p99 = {:.1} ms, errors = {}",
@@ -401,8 +452,46 @@ fn run() -> Result<(), String> {
                 .map_or("", |l| l.as_str())
         );
     }
+    drop(stub);
     drop(daemon);
     Ok(())
+}
+
+/// The stub daemon's process, killed on drop.
+struct StubDaemon {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl StubDaemon {
+    fn start(socket: &Path) -> Result<StubDaemon, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let child = std::process::Command::new(exe)
+            .arg("--stub-daemon")
+            .arg(socket)
+            .spawn()
+            .map_err(|e| format!("stub daemon: {e}"))?;
+        let stub = StubDaemon {
+            child,
+            socket: socket.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::os::unix::net::UnixStream::connect(socket).is_err() {
+            if Instant::now() > deadline {
+                return Err("the stub daemon did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(stub)
+    }
+}
+
+impl Drop for StubDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
 }
 
 fn main() -> std::process::ExitCode {
