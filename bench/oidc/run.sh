@@ -41,6 +41,15 @@ mkdir -p "$WORK/peer" && cp "$HERE/peer/package.json" "$HERE/peer/server.mjs" "$
 
 PID=""
 ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU ticks of twofoldd's password-hash threads (named hash-N): the hash's own cost in the same
+# window as the flow's, so flow − hash needs no separate (and differently noisy) measurement.
+hash_ticks() {
+  local t sum=0
+  for t in /proc/"$1"/task/*; do
+    case "$(cat "$t/comm" 2>/dev/null)" in hash-*) sum=$((sum + $(awk '{print $14+$15}' "$t/stat" 2>/dev/null || echo 0)));; esac
+  done
+  echo "$sum"
+}
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 stop() { if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill "$PID"; wait "$PID" 2>/dev/null || true; fi; PID=""; }
 trap stop EXIT
@@ -93,13 +102,13 @@ run() { # $1 = server, $2 = config, $3 = label, rest = driver args
   $DRV "$LOAD" "$@" --base "$BASE" -d "$DUR" --warmup "$WARMUP" --json --label "$server/$config/$label" >"$log" 2>&1 &
   local dpid=$!
   sleep "$(awk -v w="$WARMUP" 'BEGIN{print w+0.25}')"
-  local s0 t0; s0=$(ticks "$PID"); t0=$(date +%s.%N)
+  local s0 t0 h0; s0=$(ticks "$PID"); h0=$(hash_ticks "$PID"); t0=$(date +%s.%N)
   sleep "$(awk -v d="$DUR" 'BEGIN{print d-0.5}')"
-  local s1 t1; s1=$(ticks "$PID"); t1=$(date +%s.%N)
+  local s1 t1 h1; s1=$(ticks "$PID"); h1=$(hash_ticks "$PID"); t1=$(date +%s.%N)
   wait "$dpid" || true
-  python3 - "$log" "$server" "$config" "$label" "$s0" "$s1" "$t0" "$t1" "$CLK_TCK" "$(rss_kb "$PID")" >>"$OUT/results.jsonl" <<'PY'
+  python3 - "$log" "$server" "$config" "$label" "$s0" "$s1" "$t0" "$t1" "$CLK_TCK" "$(rss_kb "$PID")" "$h0" "$h1" >>"$OUT/results.jsonl" <<'PY'
 import json, sys
-log, server, config, label, s0, s1, t0, t1, hz, rss = sys.argv[1:]
+log, server, config, label, s0, s1, t0, t1, hz, rss, h0, h1 = sys.argv[1:]
 j = [json.loads(l) for l in open(log) if l.startswith("{")][-1]
 win = float(t1) - float(t0); cpu = (int(s1) - int(s0)) / int(hz)
 ok = j["ok_per_s"]
@@ -107,7 +116,8 @@ lat = j["latency"].get("total") or j["latency"].get("request") or {}
 print(json.dumps({"server": server, "config": config, "label": label, "ok_per_s": ok,
   "errors": sum(j["errors"].values()), "p50_ms": lat.get("p50_ms"), "p99_ms": lat.get("p99_ms"),
   "server_cpu_util": round(cpu / win, 3), "server_cpu_ms_per_op": round(1000 * cpu / win / ok, 4) if ok else None,
-  "server_rss_kb": int(rss)}))
+  "server_rss_kb": int(rss),
+  "hash_threads_cpu_ms_per_op": round(1000 * (int(h1) - int(h0)) / int(hz) / win / ok, 4) if ok and server == "twofoldd" else None}))
 PY
   tail -1 "$OUT/results.jsonl"
 }
@@ -170,9 +180,16 @@ for (s, c, l), v in cpu.items():
         line += "; goal ≤ 0.025 ms: %s" % ok(v <= 0.025)
     elif section == "plain":
         line += "; goal ≤ 1.0 ms and ≥ 2.3× peer: %s" % ok(v <= 1.0 and (p is None or p / v >= 2.3))
-    elif section == "argon2" and hashes:
-        h = hashes[-1]["cpu_ms_per_verify"]
-        line += "; argon2id verify alone %.3f ms, flow − hash = %.3f ms; goal ≤ 1.5 ms: %s" % (h, v - h, ok(v - h <= 1.5))
+    elif section == "argon2":
+        # The hash threads' own CPU in the same window (one verify per flow), else the
+        # separately measured verify.
+        ht = next((r.get("hash_threads_cpu_ms_per_op") for r in ops
+                   if (r["server"], r["config"], r["label"]) == (s, c, l)), None)
+        if ht:
+            line += "; hash threads %.3f ms/flow, flow − hash = %.3f ms (same run); goal ≤ 1.5 ms: %s" % (ht, v - ht, ok(v - ht <= 1.5))
+        if hashes:
+            h = hashes[-1]["cpu_ms_per_verify"]
+            line += "; argon2id verify alone %.3f ms, flow − verify-alone = %.3f ms" % (h, v - h)
     print(line)
 for r in rows:
     if r.get("event") == "idle":

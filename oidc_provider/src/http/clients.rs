@@ -8,7 +8,7 @@
 
 use crate::http::config::ClientConfig;
 use crate::http::errors::HttpError;
-use crate::http::first_factor::verify_password;
+use crate::http::first_factor::verify_password_kept;
 use crate::http::state::AppState;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -181,7 +181,7 @@ impl ClientRegistry {
         }
         let ok = state
             .pool
-            .run(move || verify_password(&secret, &hash))
+            .run(move || verify_password_kept(&secret, &hash))
             .await?;
         if !ok {
             return Err(HttpError::InvalidClient(

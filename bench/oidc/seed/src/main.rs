@@ -13,7 +13,7 @@
 //!   oidc-bench-seed --hash-cost N
 //!
 //! measures what the flow's password check costs alone: N argon2id verifications of `password`
-//! with the product's parameters (twofoldd's own `verify_password`, m=19456, t=2, p=1), CPU
+//! with the product's parameters (twofoldd's own `verify_password_kept`, as its hash threads run it, m=19456, t=2, p=1), CPU
 //! time of this thread (`/proc/thread-self/schedstat`), printed as one JSON line. Run it pinned
 //! to the server's core.
 
@@ -34,12 +34,12 @@ fn thread_cpu_ns() -> u64 {
 fn hash_cost(n: usize) {
     let hash = twofoldd::http::first_factor::hash_password("password", &[9u8; 16]).expect("hash");
     // One untimed run: first-touch page faults of the 19 MiB block.
-    assert!(twofoldd::http::first_factor::verify_password(
+    assert!(twofoldd::http::first_factor::verify_password_kept(
         "password", &hash
     ));
     let (c0, t0) = (thread_cpu_ns(), std::time::Instant::now());
     for _ in 0..n {
-        assert!(twofoldd::http::first_factor::verify_password(
+        assert!(twofoldd::http::first_factor::verify_password_kept(
             "password", &hash
         ));
     }

@@ -127,7 +127,7 @@ async fn submit(
         let dummy = state.dummy_hash.clone();
         state
             .pool
-            .run(move || first_factor::verify_password(&password, &dummy))
+            .run(move || first_factor::verify_password_kept(&password, &dummy))
             .await?;
         false
     };
