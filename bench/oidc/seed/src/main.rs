@@ -13,9 +13,9 @@
 //!   oidc-bench-seed --hash-cost N
 //!
 //! measures what the flow's password check costs alone: N argon2id verifications of `password`
-//! with the product's parameters (twofoldd's own `verify_password_kept`, as its hash threads run it, m=19456, t=2, p=1), CPU
-//! time of this thread (`/proc/thread-self/schedstat`), printed as one JSON line. Run it pinned
-//! to the server's core.
+//! with the product's parameters (m=19456, t=2, p=1) by twofoldd's own `verify_password_kept`,
+//! as its hash threads run it; CPU time of this thread (`/proc/thread-self/schedstat`), printed
+//! as one JSON line. Run it pinned to the server's core.
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
