@@ -6,6 +6,7 @@
 //! A refused or bad request changes nothing.
 
 mod audit;
+mod clients;
 mod delivery;
 mod doctor;
 mod keys;
@@ -110,6 +111,9 @@ fn dispatch(d: &Daemon, admin: &str, cmd: &str, a: &Value) -> Reply {
         "delivery.counts" => delivery::counts(d, a),
         "keys.list" => keys::list(d),
         "keys.rotate" => keys::rotate(d, admin, a),
+        "clients.list" => clients::list(d),
+        "clients.add" => clients::add(d, admin, a),
+        "clients.remove" => clients::remove(d, admin, a),
         other => Err(AdminError::Usage(format!(
             "unknown command {other:?} (this twofoldd may be older than twofoldctl)"
         ))),
