@@ -74,6 +74,9 @@ pub enum Command {
     /// ID-token signing keys of the OpenID Connect provider: list, rotate.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// OpenID Connect clients (relying parties) registered in the store: list, add, remove.
+    #[command(subcommand)]
+    Clients(ClientsCmd),
     /// Query the audit trail.
     Audit(AuditArgs),
     /// Explain a user's last decisions, or a hypothetical sign-in, reason by reason.
@@ -340,6 +343,52 @@ pub enum DeliveryCmd {
         /// Only this integration.
         #[arg(long)]
         integration: Option<String>,
+    },
+}
+
+/// `clients ...`
+#[derive(Subcommand, Debug)]
+pub enum ClientsCmd {
+    /// List the registered clients: those of the configuration file and those of the store.
+    ///
+    /// Columns: client id, name, type (public or confidential), where it is registered
+    /// (config or store), redirect URIs, grant types.
+    List,
+    /// Register a client in the store.
+    ///
+    /// A confidential client gets a random secret, printed once (it is stored only as its
+    /// argon2id hash and cannot be shown again). A public client (--public) has no secret and
+    /// must use PKCE. An id already registered in the configuration file or the store is
+    /// refused.
+    Add {
+        /// The client_id (1 to 256 bytes, no spaces).
+        client_id: String,
+        /// A redirect URI (absolute http or https URL, no fragment); repeat for more.
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI; repeat for more.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Name shown on the sign-in page (default: the client id).
+        #[arg(long)]
+        name: Option<String>,
+        /// A public client: no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Grant types, comma-separated: authorization_code, refresh_token (default: both).
+        #[arg(long = "grant-types", value_name = "TYPES", value_delimiter = ',')]
+        grant_types: Vec<String>,
+    },
+    /// Remove a client from the store and revoke its tokens (asks first unless --yes).
+    ///
+    /// Clients of the configuration file are removed by editing twofoldd.toml. Without --yes
+    /// it asks on a terminal, and elsewhere changes nothing and exits 2.
+    Remove {
+        /// The client_id.
+        client_id: String,
+        /// Do not ask: remove.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

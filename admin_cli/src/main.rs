@@ -56,6 +56,7 @@ fn run(cli: &Cli, out: Out) -> Result<(), CtlError> {
         Command::Email(e) => cmd::delivery::email(&c, out, e),
         Command::Delivery(d) => cmd::delivery::delivery(&c, out, d),
         Command::Keys(k) => cmd::keys::run(&c, out, k),
+        Command::Clients(k) => cmd::clients::run(&c, out, k),
         Command::Audit(a) => cmd::audit::audit(&c, out, a),
         Command::Why(w) => cmd::audit::why(&c, out, w),
         Command::Doctor(d) => doctor::run(&c, out, d),
