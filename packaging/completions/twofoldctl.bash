@@ -22,6 +22,9 @@ _twofoldctl() {
             twofoldctl,audit)
                 cmd="twofoldctl__subcmd__audit"
                 ;;
+            twofoldctl,clients)
+                cmd="twofoldctl__subcmd__clients"
+                ;;
             twofoldctl,completions)
                 cmd="twofoldctl__subcmd__completions"
                 ;;
@@ -54,6 +57,30 @@ _twofoldctl() {
                 ;;
             twofoldctl,why)
                 cmd="twofoldctl__subcmd__why"
+                ;;
+            twofoldctl__subcmd__clients,add)
+                cmd="twofoldctl__subcmd__clients__subcmd__add"
+                ;;
+            twofoldctl__subcmd__clients,help)
+                cmd="twofoldctl__subcmd__clients__subcmd__help"
+                ;;
+            twofoldctl__subcmd__clients,list)
+                cmd="twofoldctl__subcmd__clients__subcmd__list"
+                ;;
+            twofoldctl__subcmd__clients,remove)
+                cmd="twofoldctl__subcmd__clients__subcmd__remove"
+                ;;
+            twofoldctl__subcmd__clients__subcmd__help,add)
+                cmd="twofoldctl__subcmd__clients__subcmd__help__subcmd__add"
+                ;;
+            twofoldctl__subcmd__clients__subcmd__help,help)
+                cmd="twofoldctl__subcmd__clients__subcmd__help__subcmd__help"
+                ;;
+            twofoldctl__subcmd__clients__subcmd__help,list)
+                cmd="twofoldctl__subcmd__clients__subcmd__help__subcmd__list"
+                ;;
+            twofoldctl__subcmd__clients__subcmd__help,remove)
+                cmd="twofoldctl__subcmd__clients__subcmd__help__subcmd__remove"
                 ;;
             twofoldctl__subcmd__delivery,counts)
                 cmd="twofoldctl__subcmd__delivery__subcmd__counts"
@@ -91,6 +118,9 @@ _twofoldctl() {
             twofoldctl__subcmd__help,audit)
                 cmd="twofoldctl__subcmd__help__subcmd__audit"
                 ;;
+            twofoldctl__subcmd__help,clients)
+                cmd="twofoldctl__subcmd__help__subcmd__clients"
+                ;;
             twofoldctl__subcmd__help,completions)
                 cmd="twofoldctl__subcmd__help__subcmd__completions"
                 ;;
@@ -123,6 +153,15 @@ _twofoldctl() {
                 ;;
             twofoldctl__subcmd__help,why)
                 cmd="twofoldctl__subcmd__help__subcmd__why"
+                ;;
+            twofoldctl__subcmd__help__subcmd__clients,add)
+                cmd="twofoldctl__subcmd__help__subcmd__clients__subcmd__add"
+                ;;
+            twofoldctl__subcmd__help__subcmd__clients,list)
+                cmd="twofoldctl__subcmd__help__subcmd__clients__subcmd__list"
+                ;;
+            twofoldctl__subcmd__help__subcmd__clients,remove)
+                cmd="twofoldctl__subcmd__help__subcmd__clients__subcmd__remove"
                 ;;
             twofoldctl__subcmd__help__subcmd__delivery,counts)
                 cmd="twofoldctl__subcmd__help__subcmd__delivery__subcmd__counts"
@@ -371,7 +410,7 @@ _twofoldctl() {
 
     case "${cmd}" in
         twofoldctl)
-            opts="-h -V --socket --url --token-file --json --help --version settings users integrations email delivery keys audit why doctor admin-token completions gen-man help"
+            opts="-h -V --socket --url --token-file --json --help --version settings users integrations email delivery keys clients audit why doctor admin-token completions gen-man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,6 +488,196 @@ _twofoldctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients)
+            opts="-h -V --socket --url --token-file --json --help --version list add remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients__subcmd__add)
+            opts="-h -V --redirect-uri --post-logout-redirect-uri --name --public --grant-types --socket --url --token-file --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --redirect-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --post-logout-redirect-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant-types)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients__subcmd__help)
+            opts="list add remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients__subcmd__list)
+            opts="-h -V --socket --url --token-file --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__clients__subcmd__remove)
+            opts="-h -V --yes --socket --url --token-file --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -827,7 +1056,7 @@ _twofoldctl() {
             return 0
             ;;
         twofoldctl__subcmd__help)
-            opts="settings users integrations email delivery keys audit why doctor admin-token completions gen-man help"
+            opts="settings users integrations email delivery keys clients audit why doctor admin-token completions gen-man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -857,6 +1086,62 @@ _twofoldctl() {
         twofoldctl__subcmd__help__subcmd__audit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__clients)
+            opts="list add remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__clients__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__clients__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofoldctl__subcmd__help__subcmd__clients__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
