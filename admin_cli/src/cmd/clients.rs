@@ -5,7 +5,6 @@ use crate::client::Client;
 use crate::error::CtlError;
 use crate::output::{Out, field, list_of, str_of, table};
 use serde_json::{Value, json};
-use std::io::{BufRead, IsTerminal};
 
 /// Runs a `clients` subcommand.
 pub fn run(c: &Client, out: Out, cmd: &ClientsCmd) -> Result<(), CtlError> {
@@ -43,22 +42,7 @@ pub fn run(c: &Client, out: Out, cmd: &ClientsCmd) -> Result<(), CtlError> {
 fn remove(c: &Client, out: Out, id: &str, yes: bool) -> Result<(), CtlError> {
     if !yes {
         let plan = format!("this removes client {id:?} from the store and revokes its tokens");
-        if out.json || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return Err(CtlError::Usage(format!(
-                "{plan}; nothing was changed. Re-run with --yes to do it"
-            )));
-        }
-        eprint!("{plan}.\nRemove the client now? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| CtlError::Internal(format!("reading the answer: {e}")))?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            return Err(CtlError::Refused(
-                "not confirmed; nothing was changed".into(),
-            ));
-        }
+        super::confirm(out, &plan, "Remove the client now?")?;
     }
     let d = c.call(
         "clients.remove",

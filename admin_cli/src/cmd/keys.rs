@@ -6,7 +6,6 @@ use crate::error::CtlError;
 use crate::output::{Out, field, int_of, list_of, table};
 use crate::time;
 use serde_json::{Value, json};
-use std::io::{BufRead, IsTerminal};
 
 /// Runs a `keys` subcommand.
 pub fn run(c: &Client, out: Out, cmd: &KeysCmd) -> Result<(), CtlError> {
@@ -30,22 +29,7 @@ fn rotate(c: &Client, out: Out, yes: bool) -> Result<(), CtlError> {
             "this publishes a new RS256 and a new EdDSA signing key now; they start signing {} and the keys they replace stay published until the ID tokens they signed have expired",
             when(now + ahead, now)
         );
-        if out.json || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return Err(CtlError::Usage(format!(
-                "{plan}; nothing was changed. Re-run with --yes to do it"
-            )));
-        }
-        eprint!("{plan}.\nRotate the signing keys now? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| CtlError::Internal(format!("reading the answer: {e}")))?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            return Err(CtlError::Refused(
-                "not confirmed; nothing was changed".into(),
-            ));
-        }
+        super::confirm(out, &plan, "Rotate the signing keys now?")?;
     }
     let d = c.call("keys.rotate", json!({ "confirm": true }))?;
     out.emit(&d, || print_rotated(&d));
